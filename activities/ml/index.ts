@@ -1,0 +1,14 @@
+import type { Logger } from '../../common/logger.js';
+import { createAssessActivities } from './assess-host.js';
+
+export interface MlActivityDeps {
+  dataDir: string;
+  logger: Logger;
+}
+
+/** Everything the ML worker serves on `x0t-ml`. Models load once, here, per worker. */
+export async function createMlActivities(_deps: MlActivityDeps) {
+  return {
+    ...createAssessActivities(),
+  };
+}

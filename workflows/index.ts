@@ -1,0 +1,3 @@
+/** Every workflow the control worker runs. Add a workflow here to register it. */
+export { nodeRegistry } from './node-registry.js';
+export { hostSurvey } from './host-survey.js';
