@@ -1,0 +1,94 @@
+/**
+ * The contract between the payment workflows and their clients (the Telegram bot, operators'
+ * tools, tests): workflow ids, inputs, statuses, and the message definitions. Types and
+ * message definitions only: safe to import from workflow code and from clients.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+
+export type Currency = 'USDT_TRC20' | 'TON';
+
+export type InvoiceStatus =
+  | 'awaiting' // open, waiting for a transfer
+  | 'verifying' // a candidate transfer was seen, waiting for finality
+  | 'confirmed' // paid in full and final; fulfilment pending
+  | 'fulfilled' // access key issued and delivered (terminal)
+  | 'expired' // window closed with no acceptable payment (terminal)
+  | 'underpaid' // paid less than the amount beyond tolerance (terminal unless topped up per policy)
+  | 'overpaid' // paid more than the amount beyond tolerance (terminal; refund decided by an operator)
+  | 'rejected' // refused by policy or an operator (terminal)
+  | 'cancelled' // cancelled by the customer before paying (terminal)
+  | 'refunded'; // refunded by an operator (terminal)
+
+/** What a client asks for; the workflow turns it into an Invoice (amount, address, expiry). */
+export interface InvoiceRequest {
+  invoiceId: string; // also the workflow id and the TON comment
+  customerId: string; // Telegram user id as a string
+  tierId: string; // a tier of the tariff config
+  currency: Currency;
+}
+
+export interface Invoice {
+  invoiceId: string;
+  customerId: string;
+  tierId: string;
+  currency: Currency;
+  /** Exact amount in base units as a decimal string (USDT: 6 decimals; TON: nanoTON). */
+  amountBaseUnits: string;
+  /** The same amount for people, e.g. "10.000137" USDT or "2.5" TON. */
+  amountDisplay: string;
+  merchantAddress: string;
+  /** TON: the comment the transfer must carry (= invoiceId). USDT: undefined (no memo). */
+  comment?: string;
+  createdAt: string; // ISO
+  expiresAt: string; // ISO
+}
+
+export interface InvoiceView {
+  invoice: Invoice;
+  status: InvoiceStatus;
+  /** The transaction that paid it, once one was accepted. */
+  txHash?: string;
+  /** Why the status is what it is (human-readable, safe to show the customer). */
+  reason?: string;
+  /** The signed access key, once fulfilled (shown only to the invoice's customer). */
+  accessKey?: string;
+  accessExpiresAt?: string;
+  /** Operator actions recorded in the workflow. */
+  audit: Array<{ at: string; actor: string; action: string; reason: string }>;
+}
+
+/** Workflow id of an invoice's workflow: the invoice id itself. */
+export const invoiceWorkflowId = (invoiceId: string) => invoiceId;
+
+/** Workflow id of a customer's subscription entity. */
+export const subscriptionWorkflowId = (customerId: string) => `subscription-${customerId}`;
+
+/** "I paid": verify now; returns the status after that check. */
+export const iPaidUpdate = defineUpdate<InvoiceView, []>('iPaid');
+/** The customer cancels an unpaid invoice; rejected once a payment was accepted. */
+export const cancelInvoiceUpdate = defineUpdate<InvoiceView, []>('cancelInvoice');
+/** Operator actions, each with a reason recorded in the workflow. */
+export const adminConfirmUpdate = defineUpdate<InvoiceView, [{ operator: string; reason: string }]>('adminConfirm');
+export const adminRefundUpdate = defineUpdate<InvoiceView, [{ operator: string; reason: string }]>('adminRefund');
+export const invoiceQuery = defineQuery<InvoiceView>('invoice');
+
+export interface SubscriptionView {
+  customerId: string;
+  activeUntil?: string; // ISO; undefined when never active
+  active: boolean;
+  tierId?: string;
+  trialUsed: boolean;
+  referredBy?: string; // referrer's customer id
+  referralCreditsGranted: number;
+  paidInvoices: string[];
+}
+
+/** Extend the subscription for a confirmed invoice (idempotent per invoice id). */
+export const extendSubscriptionSignal = defineSignal<[{ invoiceId: string; tierId: string; days: number }]>('extendSubscription');
+/** The free first month, once per customer: returns whether it was granted and why not. */
+export const requestTrialUpdate = defineUpdate<{ granted: boolean; reason?: string; view: SubscriptionView }, []>('requestTrial');
+/** Record who referred this customer (first one wins; self-referral refused). */
+export const setReferrerUpdate = defineUpdate<{ accepted: boolean; reason?: string }, [{ referrerId: string }]>('setReferrer');
+/** A referred customer's first payment credits the referrer one month (idempotent per referred customer). */
+export const referralCreditSignal = defineSignal<[{ referredCustomerId: string; days: number }]>('referralCredit');
+export const subscriptionQuery = defineQuery<SubscriptionView>('subscription');
