@@ -38,7 +38,8 @@ function installSystemPackages(): void {
 }
 
 function main() {
-  ensureTemporalCli((line) => console.error(`x0tta6bl4 setup: ${line}`));
+  // Worker images talk to a Temporal cluster and need no dev-server CLI.
+  if (process.env.X0T_SKIP_TEMPORAL_CLI !== '1') ensureTemporalCli((line) => console.error(`x0tta6bl4 setup: ${line}`));
   if (process.platform === 'linux' && process.env.X0T_SKIP_SYSTEM_PACKAGES !== '1') installSystemPackages();
 }
 

@@ -40,6 +40,10 @@ async function main(): Promise<number> {
   spec.extraNamespaces = [...new Set(files.map(namespaceFor))];
   const started = Date.now();
   const server = await startDevServer(spec, { logFile: path.join(workDir, 'temporal-server.log') });
+  // Interrupted (Ctrl-C, CI timeout): the server runs in its own process group, so stop it here.
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => void server.stop(3000).finally(() => process.exit(130)));
+  }
   try {
     const bundle = await bundleWorkflowCode({ workflowsPath: fromRoot('workflows/index.ts'), logger: quietLogger });
     const bundlePath = path.join(workDir, 'workflow-bundle.js');
