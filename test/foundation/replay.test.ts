@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { fromRoot } from '../../common/paths.js';
 import * as workflows from '../../workflows/index.js';
+
+Runtime.install({ logger: new DefaultLogger('WARN') }); // replay workers log every state change at INFO
 
 const dir = fromRoot('test/histories');
 const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
