@@ -6,6 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import { buildBpf } from '../bpf/build.js';
 import { exitOnError } from '../common/errors.js';
 import { ensureTemporalCli } from '../common/temporal-cli.js';
 
@@ -41,6 +42,15 @@ function main() {
   // Worker images talk to a Temporal cluster and need no dev-server CLI.
   if (process.env.X0T_SKIP_TEMPORAL_CLI !== '1') ensureTemporalCli((line) => console.error(`x0tta6bl4 setup: ${line}`));
   if (process.platform === 'linux' && process.env.X0T_SKIP_SYSTEM_PACKAGES !== '1') installSystemPackages();
+  // eBPF objects are built for the running kernel (vmlinux.h from its BTF); a machine without the
+  // toolchain or BTF gets a note, not a failed install (node workers then need X0T_EBPF=off).
+  if (process.platform === 'linux') {
+    try {
+      buildBpf({ log: (line) => console.error(`x0tta6bl4 setup: build:bpf: ${line}`) });
+    } catch (err) {
+      console.error(`x0tta6bl4 setup: eBPF objects not built: ${(err as Error).message}`);
+    }
+  }
 }
 
 try {
