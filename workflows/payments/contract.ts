@@ -92,3 +92,25 @@ export const setReferrerUpdate = defineUpdate<{ accepted: boolean; reason?: stri
 /** A referred customer's first payment credits the referrer one month (idempotent per referred customer). */
 export const referralCreditSignal = defineSignal<[{ referredCustomerId: string; days: number }]>('referralCredit');
 export const subscriptionQuery = defineQuery<SubscriptionView>('subscription');
+
+// ---- Added by the payments side (additions only; the names above are unchanged) ----
+
+/**
+ * Extend for a confirmed invoice and get the resulting view back (the fulfilment path uses it,
+ * through update-with-start, to put the subscription's new expiry into the access key).
+ * Idempotent per invoice id: a repeat returns the expiry that invoice produced.
+ */
+export const extendSubscriptionUpdate = defineUpdate<SubscriptionView & { extendedUntil: string }, [{ invoiceId: string; tierId: string; days: number }]>('extendSubscriptionNow');
+
+/** Input of the `subscription` workflow (state is carried across continue-as-new). */
+export interface SubscriptionInput {
+  customerId: string;
+  /** Internal: the state carried over by continue-as-new. Clients leave it out. */
+  carried?: unknown;
+}
+
+/** Input of `paymentConfirmation`: the request; `createdAt`/`expiresAt` are set by the workflow. */
+export type PaymentConfirmationInput = InvoiceRequest;
+
+/** Terminal statuses: the invoice will not change any more (except `expired`, see below). */
+export const TERMINAL_STATUSES: readonly InvoiceStatus[] = ['fulfilled', 'expired', 'underpaid', 'overpaid', 'rejected', 'cancelled', 'refunded'];

@@ -1,0 +1,158 @@
+/**
+ * TON payments: toncenter through @ton/ton's TonClient (primary) and tonapi (fallback). A
+ * transaction counts only when its inbound message is internal, not bounced, addressed to our
+ * wallet (compared as parsed addresses), carries the invoice id as a text comment, and the
+ * transaction succeeded (compute phase ran and succeeded, action phase not failed, not aborted,
+ * no outgoing messages — i.e. nothing was bounced back). Value is reported in nanoTON; the
+ * workflow judges under/overpayment. toncenter only serves committed transactions: final.
+ */
+import { Address, Cell, type Transaction } from '@ton/core';
+import { TonClient } from '@ton/ton';
+import { fetchJson, ProviderUnavailableError, type ChainProvider, type PaymentObservation, type PaymentQuery } from './providers.js';
+
+/** The text comment of a message body (op 0 + string tail), or undefined. */
+export function readComment(body: Cell | undefined): string | undefined {
+  if (!body) return undefined;
+  try {
+    const s = body.beginParse();
+    if (s.remainingBits < 32 || s.loadUint(32) !== 0) return undefined;
+    return s.loadStringTail();
+  } catch {
+    return undefined;
+  }
+}
+
+function parseAddress(a: string | undefined): Address | null {
+  if (!a) return null;
+  try {
+    return Address.parse(a);
+  } catch {
+    return null;
+  }
+}
+
+/** Why a transaction does not pay the invoice, or null when it does (amount aside). */
+export function tonMismatch(tx: Transaction, merchant: Address, comment: string): string | null {
+  const msg = tx.inMessage;
+  if (!msg || msg.info.type !== 'internal') return 'not an incoming internal message';
+  if (msg.info.bounced) return 'bounced';
+  if (!msg.info.dest.equals(merchant)) return 'not addressed to us';
+  if (readComment(msg.body) !== comment) return 'comment differs';
+  const d = tx.description;
+  if (d.type !== 'generic') return `description ${d.type}`;
+  if (d.aborted) return 'aborted';
+  if (d.computePhase.type !== 'vm' || !d.computePhase.success) return 'compute phase failed or skipped';
+  if (d.actionPhase && !d.actionPhase.success) return 'action phase failed';
+  if (tx.outMessages.size > 0) return 'sent messages out (bounce/refund)';
+  return null;
+}
+
+export interface TonProviderConfig {
+  endpoint: string;
+  timeoutMs: number;
+  apiKey?: string;
+  pageSize?: number;
+  maxPages?: number;
+}
+
+/** toncenter v2 JSON-RPC via TonClient (the production path; the tests serve it from @ton/sandbox). */
+export class ToncenterProvider implements ChainProvider {
+  readonly name = 'toncenter';
+  private readonly client: TonClient;
+  constructor(private readonly cfg: TonProviderConfig) {
+    this.client = new TonClient({ endpoint: cfg.endpoint, apiKey: cfg.apiKey, timeout: cfg.timeoutMs });
+  }
+
+  async findPayments(q: PaymentQuery): Promise<PaymentObservation[]> {
+    const merchant = parseAddress(q.merchantAddress);
+    if (!merchant || !q.comment) throw new Error('toncenter: merchant address or comment missing');
+    const out: PaymentObservation[] = [];
+    const limit = this.cfg.pageSize ?? 50;
+    let cursor: { lt: string; hash: string } | undefined;
+    for (let page = 0; page < (this.cfg.maxPages ?? 20); page++) {
+      let txs: Transaction[];
+      try {
+        txs = await this.client.getTransactions(merchant, { limit, archival: true, ...(cursor ? { lt: cursor.lt, hash: cursor.hash, inclusive: false } : {}) });
+      } catch (err) {
+        const e = err as { response?: { status?: number }; message?: string };
+        throw new ProviderUnavailableError(this.name, e.response?.status ? `HTTP ${e.response.status}` : String(e.message), e.response?.status);
+      }
+      for (const tx of txs) {
+        const ms = tx.now * 1000;
+        if (ms < q.windowStartMs || ms > q.windowEndMs) continue;
+        if (tonMismatch(tx, merchant, q.comment) !== null) continue;
+        const info = tx.inMessage!.info;
+        if (info.type !== 'internal') continue;
+        const txHash = tx.hash().toString('hex');
+        if (q.excludeTxHashes?.includes(txHash)) continue;
+        out.push({ txHash, amountBaseUnits: info.value.coins.toString(), timestampMs: ms, final: true, from: info.src.toRawString() });
+      }
+      const last = txs[txs.length - 1];
+      if (txs.length < limit || !last || last.now * 1000 < q.windowStartMs) break;
+      cursor = { lt: last.lt.toString(), hash: last.hash().toString('base64') };
+    }
+    return out.sort((a, b) => a.timestampMs - b.timestampMs);
+  }
+}
+
+interface TonapiTx {
+  hash: string;
+  lt: number | string;
+  utime: number;
+  success: boolean;
+  aborted: boolean;
+  in_msg?: {
+    msg_type: string;
+    bounced: boolean;
+    value: number | string;
+    destination?: { address: string };
+    source?: { address: string };
+    decoded_op_name?: string;
+    decoded_body?: { text?: string };
+  };
+  out_msgs: unknown[];
+  compute_phase?: { skipped: boolean; success?: boolean };
+  action_phase?: { success: boolean };
+}
+
+/** tonapi v2 `GET /v2/blockchain/accounts/{id}/transactions` (fallback). */
+export class TonapiProvider implements ChainProvider {
+  readonly name = 'tonapi';
+  constructor(private readonly cfg: TonProviderConfig) {}
+
+  async findPayments(q: PaymentQuery): Promise<PaymentObservation[]> {
+    const merchant = parseAddress(q.merchantAddress);
+    if (!merchant || !q.comment) throw new Error('tonapi: merchant address or comment missing');
+    const out: PaymentObservation[] = [];
+    const limit = this.cfg.pageSize ?? 100;
+    let beforeLt: string | undefined;
+    for (let page = 0; page < (this.cfg.maxPages ?? 20); page++) {
+      const params = new URLSearchParams({ limit: String(limit), sort_order: 'desc', ...(beforeLt ? { before_lt: beforeLt } : {}) });
+      const body = await fetchJson(`${this.cfg.endpoint.replace(/\/$/, '')}/v2/blockchain/accounts/${encodeURIComponent(merchant.toRawString())}/transactions?${params}`, {}, {
+        provider: this.name,
+        timeoutMs: this.cfg.timeoutMs,
+        headers: this.cfg.apiKey ? { authorization: `Bearer ${this.cfg.apiKey}` } : {},
+      });
+      const txs = (body as { transactions?: TonapiTx[] })?.transactions;
+      if (!Array.isArray(txs)) throw new ProviderUnavailableError(this.name, 'malformed response: no transactions[]');
+      for (const tx of txs) {
+        const ms = tx.utime * 1000;
+        if (ms < q.windowStartMs || ms > q.windowEndMs) continue;
+        const m = tx.in_msg;
+        if (!m || m.msg_type !== 'int_msg' || m.bounced) continue;
+        const dest = parseAddress(m.destination?.address);
+        if (!dest || !dest.equals(merchant)) continue;
+        if (m.decoded_op_name !== 'text_comment' || m.decoded_body?.text !== q.comment) continue;
+        if (!tx.success || tx.aborted || tx.compute_phase?.skipped !== false || tx.compute_phase.success !== true) continue;
+        if (tx.action_phase && !tx.action_phase.success) continue;
+        if (tx.out_msgs.length > 0) continue;
+        if (q.excludeTxHashes?.includes(tx.hash)) continue;
+        out.push({ txHash: tx.hash.toLowerCase(), amountBaseUnits: BigInt(m.value).toString(), timestampMs: ms, final: true, from: m.source?.address });
+      }
+      const last = txs[txs.length - 1];
+      if (txs.length < limit || !last || last.utime * 1000 < q.windowStartMs) break;
+      beforeLt = String(last.lt);
+    }
+    return out.sort((a, b) => a.timestampMs - b.timestampMs);
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * USDT TRC-20 payments: TronGrid (primary) and TronScan (fallback). A transfer counts only when
+ * it is a Transfer of the real USDT contract (compared as decoded addresses, never by the
+ * self-declared token symbol) to our address, of the exact amount, inside the invoice window,
+ * and final: solidified with contract result SUCCESS. TronGrid's finality is checked on its
+ * solidity node (`/walletsolidity/gettransactioninfobyid`), including the Transfer event log.
+ */
+import { TronWeb } from 'tronweb';
+import { fetchJson, ProviderUnavailableError, type ChainProvider, type PaymentObservation, type PaymentQuery } from './providers.js';
+
+/** keccak256("Transfer(address,address,uint256)") */
+export const TRANSFER_TOPIC = 'ddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef';
+
+/** Canonical form of a TRON address for comparison: lowercase hex with the 41 prefix; null when invalid. */
+export function tronHex(address: string): string | null {
+  if (typeof address !== 'string' || address.length === 0) return null;
+  if (/^(41|0x)[0-9a-fA-F]{40}$/.test(address)) return '41' + address.slice(2).toLowerCase();
+  if (!TronWeb.isAddress(address)) return null;
+  return TronWeb.address.toHex(address).toLowerCase();
+}
+
+export interface TronProviderConfig {
+  baseUrl: string;
+  usdtContract: string;
+  timeoutMs: number;
+  apiKey?: string;
+  /** Page size (TronGrid max 200, TronScan max 50). */
+  pageSize?: number;
+  /** Safety cap on pages read per check. */
+  maxPages?: number;
+}
+
+interface TronGridTransfer {
+  transaction_id: string;
+  token_info?: { symbol?: string; address?: string; decimals?: number; name?: string };
+  block_timestamp: number;
+  from: string;
+  to: string;
+  type: string;
+  value: string;
+}
+
+function expectArray(provider: string, body: unknown, key: string): unknown[] {
+  const v = (body as Record<string, unknown> | null)?.[key];
+  if (!Array.isArray(v)) throw new ProviderUnavailableError(provider, `malformed response: no ${key}[]`);
+  return v;
+}
+
+function amountMatches(value: unknown, q: PaymentQuery): boolean {
+  if (typeof value !== 'string' || !/^\d+$/.test(value)) return false;
+  return BigInt(value) === BigInt(q.amountBaseUnits);
+}
+
+/** TronGrid v1 API + its solidity node. */
+export class TronGridProvider implements ChainProvider {
+  readonly name = 'trongrid';
+  constructor(private readonly cfg: TronProviderConfig) {}
+
+  private headers(): Record<string, string> {
+    return this.cfg.apiKey ? { 'TRON-PRO-API-KEY': this.cfg.apiKey } : {};
+  }
+
+  async findPayments(q: PaymentQuery): Promise<PaymentObservation[]> {
+    const merchant = tronHex(q.merchantAddress);
+    const usdt = tronHex(this.cfg.usdtContract);
+    if (!merchant || !usdt) throw new Error('trongrid: merchant or USDT contract address is not a TRON address');
+    const candidates: TronGridTransfer[] = [];
+    const params = new URLSearchParams({
+      only_to: 'true',
+      limit: String(this.cfg.pageSize ?? 200),
+      contract_address: this.cfg.usdtContract,
+      min_timestamp: String(q.windowStartMs),
+      max_timestamp: String(q.windowEndMs),
+      order_by: 'block_timestamp,asc',
+    });
+    const base = `${this.cfg.baseUrl.replace(/\/$/, '')}/v1/accounts/${encodeURIComponent(q.merchantAddress)}/transactions/trc20`;
+    for (let page = 0; page < (this.cfg.maxPages ?? 50); page++) {
+      const body = (await fetchJson(`${base}?${params}`, {}, { provider: this.name, timeoutMs: this.cfg.timeoutMs, headers: this.headers() })) as {
+        success?: boolean;
+        error?: string;
+        meta?: { fingerprint?: string };
+      };
+      if (body?.success === false) throw new ProviderUnavailableError(this.name, `error: ${String(body.error)}`);
+      for (const raw of expectArray(this.name, body, 'data') as TronGridTransfer[]) {
+        if (raw?.type !== 'Transfer') continue;
+        if (tronHex(raw.token_info?.address ?? '') !== usdt) continue; // a fake token with the USDT symbol stops here
+        if (tronHex(raw.to) !== merchant) continue;
+        if (!amountMatches(raw.value, q)) continue;
+        if (!(raw.block_timestamp >= q.windowStartMs && raw.block_timestamp <= q.windowEndMs)) continue;
+        candidates.push(raw);
+      }
+      const next = body.meta?.fingerprint;
+      if (!next) break;
+      params.set('fingerprint', next);
+    }
+    const out: PaymentObservation[] = [];
+    for (const c of candidates) {
+      if (q.excludeTxHashes?.includes(c.transaction_id)) continue;
+      out.push({ txHash: c.transaction_id, amountBaseUnits: c.value, timestampMs: c.block_timestamp, final: await this.isFinal(c, usdt, merchant), from: c.from });
+    }
+    return out;
+  }
+
+  /** Solidified and SUCCESS, with the USDT Transfer event to us of this amount in the receipt's logs. */
+  private async isFinal(t: TronGridTransfer, usdtHex: string, merchantHex: string): Promise<boolean> {
+    const info = (await fetchJson(
+      `${this.cfg.baseUrl.replace(/\/$/, '')}/walletsolidity/gettransactioninfobyid`,
+      { method: 'POST', body: { value: t.transaction_id } },
+      { provider: this.name, timeoutMs: this.cfg.timeoutMs, headers: this.headers() },
+    )) as { id?: string; blockNumber?: number; receipt?: { result?: string }; log?: Array<{ address?: string; topics?: string[]; data?: string }> };
+    if (!info || !info.id || info.blockNumber === undefined) return false; // {} = not solidified yet
+    if (info.receipt?.result !== 'SUCCESS') return false;
+    return (info.log ?? []).some(
+      (l) =>
+        ('41' + (l.address ?? '').toLowerCase()) === usdtHex &&
+        l.topics?.[0]?.toLowerCase() === TRANSFER_TOPIC &&
+        l.topics?.[2]?.toLowerCase().endsWith(merchantHex.slice(2)) === true &&
+        l.data !== undefined && /^[0-9a-fA-F]+$/.test(l.data) && BigInt('0x' + l.data) === BigInt(t.value),
+    );
+  }
+}
+
+interface TronScanTransfer {
+  transaction_id: string;
+  block_ts: number;
+  from_address: string;
+  to_address: string;
+  contract_address: string;
+  quant: string;
+  confirmed: boolean;
+  contractRet?: string;
+  finalResult?: string;
+  revert?: boolean;
+  event_type?: string;
+  tokenInfo?: { tokenId?: string; tokenAbbr?: string; tokenDecimal?: number };
+}
+
+/** TronScan's public API (`/api/token_trc20/transfers`), offset-paginated. */
+export class TronScanProvider implements ChainProvider {
+  readonly name = 'tronscan';
+  constructor(private readonly cfg: TronProviderConfig) {}
+
+  async findPayments(q: PaymentQuery): Promise<PaymentObservation[]> {
+    const merchant = tronHex(q.merchantAddress);
+    const usdt = tronHex(this.cfg.usdtContract);
+    if (!merchant || !usdt) throw new Error('tronscan: merchant or USDT contract address is not a TRON address');
+    const limit = this.cfg.pageSize ?? 50;
+    const out: PaymentObservation[] = [];
+    for (let page = 0, start = 0; page < (this.cfg.maxPages ?? 50); page++, start += limit) {
+      const params = new URLSearchParams({
+        toAddress: q.merchantAddress,
+        contract_address: this.cfg.usdtContract,
+        start_timestamp: String(q.windowStartMs),
+        end_timestamp: String(q.windowEndMs),
+        start: String(start),
+        limit: String(limit),
+      });
+      const body = (await fetchJson(`${this.cfg.baseUrl.replace(/\/$/, '')}/api/token_trc20/transfers?${params}`, {}, {
+        provider: this.name,
+        timeoutMs: this.cfg.timeoutMs,
+        headers: this.cfg.apiKey ? { 'TRON-PRO-API-KEY': this.cfg.apiKey } : {},
+      })) as { total?: number };
+      const rows = expectArray(this.name, body, 'token_transfers') as TronScanTransfer[];
+      for (const r of rows) {
+        if (r.event_type !== undefined && r.event_type !== 'Transfer') continue;
+        if (tronHex(r.contract_address) !== usdt || tronHex(r.tokenInfo?.tokenId ?? r.contract_address) !== usdt) continue;
+        if (tronHex(r.to_address) !== merchant) continue;
+        if (!amountMatches(r.quant, q)) continue;
+        if (!(r.block_ts >= q.windowStartMs && r.block_ts <= q.windowEndMs)) continue;
+        if (q.excludeTxHashes?.includes(r.transaction_id)) continue;
+        const final = r.confirmed === true && r.contractRet === 'SUCCESS' && (r.finalResult ?? 'SUCCESS') === 'SUCCESS' && r.revert !== true;
+        out.push({ txHash: r.transaction_id, amountBaseUnits: r.quant, timestampMs: r.block_ts, final, from: r.from_address });
+      }
+      if (rows.length < limit || start + limit >= (body.total ?? 0)) break;
+    }
+    return out;
+  }
+}
