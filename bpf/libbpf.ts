@@ -85,6 +85,7 @@ function bind() {
     bpf_map_update_elem: l.func('int bpf_map_update_elem(int fd, void *key, void *value, uint64_t flags)'),
     bpf_map_delete_elem: l.func('int bpf_map_delete_elem(int fd, void *key)'),
     bpf_map_get_next_key: l.func('int bpf_map_get_next_key(int fd, void *key, void *next_key)'),
+    bpf_map_lookup_batch: l.func('int bpf_map_lookup_batch(int fd, void *in_batch, void *out_batch, void *keys, void *values, _Inout_ uint32_t *count, const void *opts)'),
     bpf_map_lookup_elem_flags: l.func('int bpf_map_lookup_elem_flags(int fd, void *key, void *value, uint64_t flags)'),
     // ids, info, stats, test runs
     bpf_prog_get_next_id: l.func('int bpf_prog_get_next_id(uint32_t start_id, _Out_ uint32_t *next_id)'),
@@ -92,6 +93,12 @@ function bind() {
     bpf_obj_get_info_by_fd: l.func('int bpf_obj_get_info_by_fd(int fd, void *info, _Inout_ uint32_t *len)'),
     bpf_enable_stats: l.func('int bpf_enable_stats(int type)'),
     bpf_prog_test_run_opts: l.func('int bpf_prog_test_run_opts(int prog_fd, void *opts)'),
+    // BTF (names of kernel enums, e.g. skb_drop_reason)
+    btf__load_vmlinux_btf: l.func('void *btf__load_vmlinux_btf(void)'),
+    btf__find_by_name_kind: l.func('int btf__find_by_name_kind(void *btf, const char *name, uint32_t kind)'),
+    btf__type_by_id: l.func('void *btf__type_by_id(void *btf, uint32_t id)'),
+    btf__name_by_offset: l.func('const char *btf__name_by_offset(void *btf, uint32_t offset)'),
+    btf__free: l.func('void btf__free(void *btf)'),
     // probes
     libbpf_num_possible_cpus: l.func('int libbpf_num_possible_cpus(void)'),
     libbpf_probe_bpf_prog_type: l.func('int libbpf_probe_bpf_prog_type(int prog_type, const void *opts)'),
@@ -104,6 +111,7 @@ function bind() {
     // libc: close fds we get from bpf_link_create / bpf_prog_get_fd_by_id; format libbpf's messages
     close: libc.func('int close(int fd)'),
     if_nametoindex: libc.func('unsigned int if_nametoindex(const char *name)'),
+    if_indextoname: libc.func('void *if_indextoname(unsigned int ifindex, void *ifname)'),
     vsnprintf: libc.func('int vsnprintf(_Out_ uint8_t *buf, size_t size, const char *fmt, void *ap)'),
   };
 }

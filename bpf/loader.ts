@@ -470,6 +470,48 @@ export class BpfMap {
     return true;
   }
 
+  /**
+   * An array map's values in one batch syscall (index → value; per-CPU: one Buffer per CPU),
+   * instead of one lookup per index. Falls back to per-key lookups where batching is unsupported.
+   */
+  lookupAllArray(): Buffer[][] {
+    const n = this.maxEntries;
+    const stride = this.perCpu ? Math.ceil(this.valueSize / 8) * 8 * numPossibleCpus() : this.valueSize;
+    const keys = Buffer.alloc(4 * n);
+    const values = Buffer.alloc(stride * n);
+    const out: Buffer[][] = [];
+    const outBatch = Buffer.alloc(4);
+    let inBatch: Buffer | null = null;
+    let got = 0;
+    for (;;) {
+      const count = [n - got];
+      if (count[0] === 0) break;
+      const ret = libbpf().bpf_map_lookup_batch(this.fd, inBatch, outBatch, keys.subarray(got * 4), values.subarray(got * stride), count, null);
+      got += count[0]!;
+      if (ret === -2) break; // ENOENT: reached the end
+      if (ret === -22 || ret === -95) return this.lookupAllArrayOneByOne(); // EINVAL/EOPNOTSUPP: no batch ops
+      checkInt(ret, `batch lookup in ${this.name}`);
+      inBatch = Buffer.from(outBatch);
+    }
+    for (let i = 0; i < got; i++) {
+      const idx = keys.readUInt32LE(i * 4);
+      const v = values.subarray(i * stride, (i + 1) * stride);
+      out[idx] = this.perCpu ? this.splitPerCpu(v) : [v];
+    }
+    return out;
+  }
+
+  private lookupAllArrayOneByOne(): Buffer[][] {
+    const out: Buffer[][] = [];
+    const key = Buffer.alloc(4);
+    for (let i = 0; i < this.maxEntries; i++) {
+      key.writeUInt32LE(i);
+      const v = this.perCpu ? this.lookupPerCpu(key) : this.lookup(key);
+      if (v) out[i] = Array.isArray(v) ? v : [v];
+    }
+    return out;
+  }
+
   /** All keys (hash maps: a consistent walk is not guaranteed while the kernel inserts; fine for stats). */
   keys(): Buffer[] {
     const l = libbpf();
