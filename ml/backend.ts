@@ -1,0 +1,56 @@
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { fromRoot } from '../common/paths.js';
+
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+
+/** Where `bin/setup-tfjs-node.ts` builds tfjs-node against PyPI's TensorFlow C library, if it did. */
+export const TFJS_NODE_DIR = fromRoot('.tools/tfjs-node');
+
+function tryTensorflow(): boolean {
+  const pkg = path.join(TFJS_NODE_DIR, 'node_modules/@tensorflow/tfjs-node');
+  if (!fs.existsSync(path.join(pkg, 'lib/napi-v8/tfjs_binding.node'))) return false;
+  try {
+    // Its own tfjs-core copy is the same version and registers into the shared global engine.
+    createRequire(path.join(TFJS_NODE_DIR, 'package.json'))('@tensorflow/tfjs-node');
+    return tf.findBackend('tensorflow') !== null || tf.engine().registryFactory['tensorflow'] !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+let chosen: Promise<BackendName> | undefined;
+
+/**
+ * Picks the fastest backend that works here, once per process: the native TensorFlow backend when
+ * setup built it, else WebAssembly (SIMD), else pure JS. `X0T_ML_BACKEND` forces one.
+ * The model code is the same on every backend.
+ */
+export function initBackend(): Promise<BackendName> {
+  chosen ??= (async () => {
+    const forced = process.env.X0T_ML_BACKEND as BackendName | undefined;
+    const order: BackendName[] = forced ? [forced] : ['tensorflow', 'wasm', 'cpu'];
+    for (const name of order) {
+      if (name === 'tensorflow' && !tryTensorflow()) continue;
+      if (name === 'wasm') {
+        const dist = path.dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm'));
+        setWasmPaths(dist + path.sep);
+      }
+      try {
+        if (await tf.setBackend(name)) {
+          await tf.ready();
+          return name;
+        }
+      } catch {
+        // fall through to the next backend
+      }
+    }
+    throw new Error(`no TensorFlow.js backend among ${order.join(', ')} could start`);
+  })();
+  return chosen;
+}
+
+export { tf };

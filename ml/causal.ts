@@ -1,0 +1,523 @@
+import type { GraphScores } from './model.js';
+import type { TelemetryGraph } from './graph.js';
+import { LINK_METRICS, NODE_METRICS, type IndexedSnapshot } from './telemetry.js';
+import { suggestRemediations, type Suggestion } from './remediation.js';
+import type { Scenario } from './simulator.js';
+
+/*
+ * Causal root-cause analysis over the anomaly subgraph, MicroRCA-style:
+ *  1. each entity (node or link) gets an anomaly signal per history step: the largest robust z-score
+ *     of its own metrics against the early part of the history (a node that falls silent is anomalous);
+ *  2. anomalous entities and the ends of anomalous links form the candidate set;
+ *  3. the causal graph joins adjacent candidates (node–node over a link, node–link), directed from
+ *     the earlier onset to the later (time precedence), weighted by the correlation of their signals;
+ *  4. a personalised PageRank walks from effects to causes, restarting at anomalous entities;
+ *  5. a small learned ranker combines PageRank with the other evidence (own anomaly, onset, the
+ *     GraphSAGE score, how many of a node's links degraded, silence), and its softmax share of the
+ *     top candidate, Platt-scaled on held-out simulations, is the confidence.
+ */
+
+export const RANKER_FEATURES = [
+  'pagerank', 'own_anomaly', 'earliness', 'earliest', 'gnn_score', 'is_link',
+  'degraded_link_share', 'silent', 'link_with_healthy_ends', 'downstream_share', 'bias_node',
+] as const;
+export const R = RANKER_FEATURES.length;
+
+export interface RankerParams {
+  weights: number[];
+  /** Platt scaling of the top candidate's softmax share: conf = σ(a · logit(p) + b). */
+  calibA: number;
+  calibB: number;
+}
+
+/** A neutral ranker (used before training): PageRank and own anomaly only. */
+export const DEFAULT_RANKER: RankerParams = { weights: [4, 2, 0, 0, 1, 0, 0, 0, 0, 0, 0], calibA: 1, calibB: 0 };
+
+const THETA = 4; // z above which an entity counts as anomalous
+const SILENT = 12; // signal of a node that stopped reporting
+const ALPHA = 0.15; // PageRank restart probability
+
+export interface CausalEdge {
+  from: string;
+  to: string;
+  /** |correlation| of the two entities' anomaly signals over the history. */
+  weight: number;
+}
+
+export interface RootCause {
+  entity: string;
+  kind: 'node' | 'link';
+  /** Ranker's share among candidates (before calibration). */
+  score: number;
+}
+
+export interface IncidentEvent {
+  entity: string;
+  kind: 'node' | 'link';
+  /** Time of the first anomalous snapshot for this entity. */
+  since: string | null;
+  signal: number;
+  /** Metrics that deviated, e.g. "cpuBusyRatio 0.97 (usual 0.31)". */
+  deviations: string[];
+}
+
+export interface CausalResult {
+  /** True when some entity is anomalous. */
+  anomalous: boolean;
+  rootCauses: RootCause[];
+  /** Calibrated probability that rootCauses[0] is the root cause. */
+  confidence: number;
+  faultClass: Exclude<Scenario, 'healthy'> | null;
+  explanation: string;
+  /** Correlated events folded into this incident (causally connected to the top root cause). */
+  events: IncidentEvent[];
+  /** Anomalies not connected to it (reported, not folded). */
+  unrelated: IncidentEvent[];
+  graph: { nodes: Array<{ id: string; kind: 'node' | 'link'; signal: number }>; edges: CausalEdge[] };
+  suggestions: Suggestion[];
+  /** Ranker features per candidate, for training the ranker (same order as `candidates`). */
+  candidates: string[];
+  features: number[][];
+}
+
+interface Signals {
+  T: number;
+  /** [entity][t] anomaly signal; entities = nodes then links of the current snapshot. */
+  s: Float32Array[];
+  silentNow: Uint8Array;
+  /** Per entity, the metric values now and their baseline mean (for explanations). */
+  now: (e: number) => string[];
+}
+
+function mean(xs: number[]): number {
+  let a = 0;
+  for (const x of xs) a += x;
+  return a / xs.length;
+}
+
+const NODE_TX = [(x: number) => x, (x: number) => x, Math.log1p, Math.log1p];
+const NODE_FLOOR = [0.04, 0.03, 0.4, 0.12];
+const LINK_TX = [(x: number) => x, Math.log1p, Math.log1p];
+const LINK_FLOOR = [0.006, 0.12, 0.12];
+
+/** Aligns history snapshots onto the current snapshot's node/link indices (by id). */
+function align(cur: IndexedSnapshot, h: IndexedSnapshot): { node: Int32Array; link: Int32Array } {
+  const n = cur.nodeIds.length;
+  const L = cur.linkIds.length;
+  const node = new Int32Array(n).fill(-1);
+  const link = new Int32Array(L).fill(-1);
+  for (let v = 0; v < n; v++) node[v] = h.nodeIds[v] === cur.nodeIds[v] ? v : h.index.get(cur.nodeIds[v]!) ?? -1;
+  let linkIndex: Map<string, number> | undefined;
+  for (let l = 0; l < L; l++) {
+    if (h.linkIds[l] === cur.linkIds[l]) link[l] = l;
+    else {
+      linkIndex ??= new Map(h.linkIds.map((id, i) => [id, i]));
+      link[l] = linkIndex.get(cur.linkIds[l]!) ?? -1;
+    }
+  }
+  return { node, link };
+}
+
+/** Anomaly signal of every entity at every step (history oldest first, current last). */
+export function anomalySignals(history: IndexedSnapshot[], only?: Set<number>): Signals {
+  const cur = history[history.length - 1]!;
+  const T = history.length;
+  const n = cur.nodeIds.length;
+  const L = cur.linkIds.length;
+  const maps = history.map((h) => (h === cur ? null : align(cur, h)));
+  const base = Math.max(1, Math.floor(T / 2));
+  const NM = NODE_METRICS.length;
+  const LM = LINK_METRICS.length;
+  const s: Float32Array[] = new Array(n + L);
+  const silentNow = new Uint8Array(n);
+  const stats = new Map<number, { mu: number[]; sd: number[] }>();
+  const valueAt = (e: number, t: number, m: number): number => {
+    const h = history[t]!;
+    const map = maps[t];
+    if (e < n) {
+      const i = map ? map.node[e]! : e;
+      return i < 0 ? Number.NaN : h.nodeValues[i * NM + m]!;
+    }
+    const i = map ? map.link[e - n]! : e - n;
+    return i < 0 ? Number.NaN : h.linkValues[i * LM + m]!;
+  };
+  const entities = only ? [...only] : Array.from({ length: n + L }, (_, i) => i);
+  for (const e of entities) {
+    const isNode = e < n;
+    const M = isNode ? NM : 3; // links: loss, latency, throughput (age is not a symptom)
+    const tx = isNode ? NODE_TX : LINK_TX;
+    const floor = isNode ? NODE_FLOOR : LINK_FLOOR;
+    const mu: number[] = [];
+    const sd: number[] = [];
+    let everSeen = false;
+    for (let m = 0; m < M; m++) {
+      const xs: number[] = [];
+      for (let t = 0; t < (T > 1 ? base : 1); t++) {
+        const x = valueAt(e, t, m);
+        if (!Number.isNaN(x)) xs.push(tx[m]!(x));
+      }
+      if (xs.length === 0) {
+        mu.push(Number.NaN);
+        sd.push(1);
+        continue;
+      }
+      everSeen = true;
+      const a = mean(xs);
+      const v = xs.length > 1 ? mean(xs.map((x) => (x - a) ** 2)) : 0;
+      mu.push(a);
+      sd.push(Math.max(Math.sqrt(v), floor[m]!));
+    }
+    stats.set(e, { mu, sd });
+    const series = new Float32Array(T);
+    for (let t = 0; t < T; t++) {
+      let z = 0;
+      let seen = 0;
+      for (let m = 0; m < M; m++) {
+        const x = valueAt(e, t, m);
+        if (Number.isNaN(x)) continue;
+        seen++;
+        if (Number.isNaN(mu[m]!)) continue;
+        z = Math.max(z, Math.abs(tx[m]!(x) - mu[m]!) / sd[m]!);
+      }
+      if (isNode && seen === 0 && everSeen) z = SILENT;
+      series[t] = Math.min(z, 50);
+    }
+    s[e] = series;
+    if (isNode && series[T - 1] === SILENT) silentNow[e] = 1;
+  }
+  const now = (e: number): string[] => {
+    const st = stats.get(e);
+    if (!st) return [];
+    const out: string[] = [];
+    const names = e < n ? NODE_METRICS : LINK_METRICS.slice(0, 3);
+    const inv = (m: number, y: number) => ((e < n ? m >= 2 : m >= 1) ? Math.expm1(y) : y);
+    for (let m = 0; m < names.length; m++) {
+      const x = valueAt(e, T - 1, m);
+      if (Number.isNaN(st.mu[m]!)) continue;
+      if (Number.isNaN(x)) {
+        out.push(`${names[m]} missing (usual ${fmt(inv(m, st.mu[m]!))})`);
+        continue;
+      }
+      const z = Math.abs((e < n ? NODE_TX : LINK_TX)[m]!(x) - st.mu[m]!) / st.sd[m]!;
+      if (z > THETA) out.push(`${names[m]} ${fmt(x)} (usual ${fmt(inv(m, st.mu[m]!))})`);
+    }
+    return out;
+  };
+  return { T, s, silentNow, now };
+}
+
+function fmt(x: number): string {
+  if (x === 0) return '0';
+  const a = Math.abs(x);
+  return a >= 1000 ? x.toExponential(2) : a >= 10 ? x.toFixed(1) : x.toPrecision(3);
+}
+
+function corr(a: Float32Array, b: Float32Array): number {
+  const T = a.length;
+  let ma = 0;
+  let mb = 0;
+  for (let t = 0; t < T; t++) {
+    ma += a[t]!;
+    mb += b[t]!;
+  }
+  ma /= T;
+  mb /= T;
+  let sab = 0;
+  let saa = 0;
+  let sbb = 0;
+  for (let t = 0; t < T; t++) {
+    sab += (a[t]! - ma) * (b[t]! - mb);
+    saa += (a[t]! - ma) ** 2;
+    sbb += (b[t]! - mb) ** 2;
+  }
+  return saa > 1e-9 && sbb > 1e-9 ? sab / Math.sqrt(saa * sbb) : 0;
+}
+
+function softmax(xs: number[]): number[] {
+  const m = Math.max(...xs);
+  const e = xs.map((x) => Math.exp(x - m));
+  const z = e.reduce((a, b) => a + b, 0);
+  return e.map((x) => x / z);
+}
+
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+const logit = (p: number) => Math.log(Math.max(p, 1e-6) / Math.max(1 - p, 1e-6));
+
+export interface CausalInput {
+  /** Oldest first; the last is the snapshot the graph was built from. */
+  history: IndexedSnapshot[];
+  graph: TelemetryGraph;
+  scores: GraphScores;
+  ranker: RankerParams;
+}
+
+/** Root-cause analysis of one snapshot with its recent history. */
+export function analyseCause(inp: CausalInput): CausalResult {
+  const { graph: g, scores } = inp;
+  const cur = inp.history[inp.history.length - 1]!;
+  const n = g.n;
+  const L = g.linkIds.length;
+  const T = inp.history.length;
+  const entityId = (e: number) => (e < n ? g.nodeIds[e]! : g.linkIds[e - n]!);
+  const kindOf = (e: number): 'node' | 'link' => (e < n ? 'node' : 'link');
+  const times = inp.history.map((h, i) => (i === T - 1 ? cur : h));
+  void times;
+
+  // 1–2. Signals now for everyone; anomalous set and candidates.
+  const sig = anomalySignals(inp.history);
+  const last = (e: number) => sig.s[e]![T - 1]!;
+  const gnn = (e: number) => (e < n ? scores.node[e]! : scores.edge[e - n]!);
+  const anomalous = new Set<number>();
+  for (let e = 0; e < n + L; e++) if (last(e) > THETA || gnn(e) > 0.5) anomalous.add(e);
+  const empty: CausalResult = {
+    anomalous: false, rootCauses: [], confidence: 1, faultClass: null, explanation: 'No node or link deviates from its recent behaviour: nothing to explain.',
+    events: [], unrelated: [], graph: { nodes: [], edges: [] }, suggestions: [], candidates: [], features: [],
+  };
+  if (anomalous.size === 0) return empty;
+  const cand = new Set(anomalous);
+  for (const e of anomalous) {
+    if (e >= n) {
+      cand.add(g.linkEnds[2 * (e - n)]!);
+      cand.add(g.linkEnds[2 * (e - n) + 1]!);
+    }
+  }
+  const onset = new Map<number, number>();
+  for (const e of cand) {
+    const s = sig.s[e]!;
+    let o = Number.POSITIVE_INFINITY;
+    for (let t = 0; t < T; t++) if (s[t]! > THETA) { o = t; break; }
+    if (anomalous.has(e) && o === Number.POSITIVE_INFINITY) o = T - 1; // flagged by the model only
+    onset.set(e, o);
+  }
+
+  // 3. Causal graph: adjacency among candidates, time precedence, correlation weights.
+  const candList = [...cand];
+  const pos = new Map(candList.map((e, i) => [e, i]));
+  const causesOf: Array<Array<{ i: number; w: number }>> = candList.map(() => []);
+  const edges: CausalEdge[] = [];
+  const undirected: number[][] = candList.map(() => []);
+  const addPair = (x: number, y: number) => {
+    const i = pos.get(x);
+    const j = pos.get(y);
+    if (i === undefined || j === undefined) return;
+    undirected[i]!.push(j);
+    undirected[j]!.push(i);
+    const ox = onset.get(x)!;
+    const oy = onset.get(y)!;
+    if (ox === Number.POSITIVE_INFINITY && oy === Number.POSITIVE_INFINITY) return;
+    const w = Math.max(0.05, Math.abs(corr(sig.s[x]!, sig.s[y]!)));
+    if (ox <= oy) {
+      causesOf[j]!.push({ i, w });
+      edges.push({ from: entityId(x), to: entityId(y), weight: round(w) });
+    }
+    if (oy <= ox) {
+      causesOf[i]!.push({ i: j, w });
+      edges.push({ from: entityId(y), to: entityId(x), weight: round(w) });
+    }
+  };
+  for (let l = 0; l < L; l++) {
+    const a = g.linkEnds[2 * l]!;
+    const b = g.linkEnds[2 * l + 1]!;
+    const le = n + l;
+    if (cand.has(le)) {
+      addPair(a, le);
+      addPair(b, le);
+    }
+    if (cand.has(a) && cand.has(b)) addPair(a, b);
+  }
+
+  // 4. Personalised PageRank from effects towards causes.
+  const C = candList.length;
+  const pers = candList.map((e) => Math.min(last(e), 20) / 20 + gnn(e));
+  const pz = pers.reduce((a, b) => a + b, 0) || 1;
+  for (let i = 0; i < C; i++) pers[i]! /= pz;
+  let pr = pers.slice();
+  for (let it = 0; it < 50; it++) {
+    const next = pers.map((p) => ALPHA * p);
+    for (let j = 0; j < C; j++) {
+      const cs = causesOf[j]!;
+      const mass = (1 - ALPHA) * pr[j]!;
+      if (cs.length === 0) {
+        next[j]! += mass;
+        continue;
+      }
+      let wz = 0;
+      for (const c of cs) wz += c.w;
+      for (const c of cs) next[c.i]! += (mass * c.w) / wz;
+    }
+    pr = next;
+  }
+  const prMax = Math.max(...pr) || 1;
+
+  // 5. Ranker features and scores.
+  const anomOnsets = [...anomalous].map((e) => onset.get(e)!).filter(Number.isFinite);
+  const firstOnset = anomOnsets.length ? Math.min(...anomOnsets) : T - 1;
+  const lastOnset = anomOnsets.length ? Math.max(...anomOnsets) : T - 1;
+  const features: number[][] = candList.map((e, i) => {
+    const o = onset.get(e)!;
+    let share = 0;
+    let healthyEnds = 0;
+    if (e < n) {
+      const s0 = g.adj.off[e]!;
+      const deg = g.adj.off[e + 1]! - s0;
+      let bad = 0;
+      for (let l = 0; l < L; l++) {
+        if (!anomalous.has(n + l)) continue;
+        if (g.linkEnds[2 * l] === e || g.linkEnds[2 * l + 1] === e) bad++;
+      }
+      share = deg > 0 ? bad / deg : 0;
+    } else {
+      const a = g.linkEnds[2 * (e - n)]!;
+      const b = g.linkEnds[2 * (e - n) + 1]!;
+      healthyEnds = last(a) <= THETA && last(b) <= THETA ? 1 : 0;
+    }
+    let downstream = 0;
+    for (const j of undirected[i]!) if (onset.get(candList[j]!)! > o && Number.isFinite(onset.get(candList[j]!)!)) downstream++;
+    return [
+      pr[i]! / prMax,
+      Math.min(last(e), 20) / 20,
+      Number.isFinite(o) ? (lastOnset - o) / Math.max(1, T) : -0.5,
+      Number.isFinite(o) && o === firstOnset ? 1 : 0,
+      gnn(e),
+      e < n ? 0 : 1,
+      share,
+      e < n ? sig.silentNow[e]! : 0,
+      healthyEnds,
+      downstream / Math.max(1, undirected[i]!.length),
+      e < n ? 1 : 0,
+    ];
+  });
+  const w = inp.ranker.weights;
+  const raw = features.map((f) => f.reduce((a, x, k) => a + x * (w[k] ?? 0), 0));
+  const share = softmax(raw);
+  const order = candList.map((_, i) => i).sort((a, b) => share[b]! - share[a]!);
+  const top = order[0]!;
+  const rootE = candList[top]!;
+  const confidence = sigmoid(inp.ranker.calibA * logit(share[top]!) + inp.ranker.calibB);
+  const rootCauses = order.slice(0, 5).map((i) => ({ entity: entityId(candList[i]!), kind: kindOf(candList[i]!), score: round(share[i]!) }));
+
+  // Fold the events connected to the root (in the causal graph) into one incident.
+  const seen = new Set<number>([top]);
+  const queue = [top];
+  while (queue.length) {
+    const i = queue.shift()!;
+    for (const j of undirected[i]!) {
+      if (seen.has(j) || !anomalous.has(candList[j]!)) continue;
+      seen.add(j);
+      queue.push(j);
+    }
+  }
+  const event = (e: number): IncidentEvent => {
+    const o = onset.get(e)!;
+    return { entity: entityId(e), kind: kindOf(e), since: Number.isFinite(o) ? inp.history[o]!.takenAt ?? null : null, signal: round(last(e)), deviations: sig.now(e) };
+  };
+  const events = [...seen].map((i) => candList[i]!).filter((e) => anomalous.has(e) || e === rootE).map(event);
+  const unrelated = [...anomalous].filter((e) => !seen.has(pos.get(e)!)).map(event);
+
+  const faultClass = classify(rootE, features[top]!, candList, onset, anomalous, n, sig, g);
+  const rootName = entityId(rootE);
+  const rootEv = event(rootE);
+  const later = events.filter((ev) => ev.entity !== rootName).length;
+  const explanation = [
+    `${kindOf(rootE)} ${rootName} is the most likely root cause (${faultClass.replace('_', ' ')}, confidence ${(confidence * 100).toFixed(0)} %).`,
+    rootEv.deviations.length ? `It deviates: ${rootEv.deviations.join('; ')}.` : sig.silentNow[rootE] ? 'It stopped reporting.' : 'Its own metrics stay near usual; the links around it degraded.',
+    Number.isFinite(onset.get(rootE)!) ? `Its anomaly began at ${rootEv.since}${later ? `, no later than the ${later} correlated event(s) folded into this incident` : ''}.` : `${later} correlated event(s) around it are folded into this incident.`,
+    features[top]![6]! >= 0.5 ? `${Math.round(features[top]![6]! * 100)} % of its links degraded together.` : '',
+    unrelated.length ? `${unrelated.length} other anomaly(ies) are not connected to it and are listed separately.` : '',
+    order.length > 1 ? `Next candidates: ${order.slice(1, 3).map((i) => `${entityId(candList[i]!)} (${(share[i]! * 100).toFixed(0)} %)`).join(', ')}.` : '',
+  ].filter(Boolean).join(' ');
+  // Present the causal subgraph of this incident (root, its events and their links between them).
+  const incidentIds = new Set(events.map((ev) => ev.entity));
+  return {
+    anomalous: true,
+    rootCauses,
+    confidence: round(confidence),
+    faultClass,
+    explanation,
+    events,
+    unrelated,
+    graph: {
+      nodes: candList.filter((e) => incidentIds.has(entityId(e))).map((e) => ({ id: entityId(e), kind: kindOf(e), signal: round(last(e)) })),
+      edges: edges.filter((ed) => incidentIds.has(ed.from) && incidentIds.has(ed.to)),
+    },
+    suggestions: suggestRemediations(faultClass, rootName),
+    candidates: candList.map(entityId),
+    features,
+  };
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+/** The fault class from the root's evidence: what kind of entity, silence, link share, spread. */
+function classify(root: number, f: number[], cand: number[], onset: Map<number, number>, anomalous: Set<number>, n: number, sig: Signals, g: TelemetryGraph): Exclude<Scenario, 'healthy'> {
+  if (root >= n) return 'link_degradation';
+  if (sig.silentNow[root]) return 'partition';
+  const T = sig.T;
+  // Neighbouring nodes that became anomalous after the root: spread.
+  let spread = 0;
+  const o = onset.get(root)!;
+  for (let j = g.adj.off[root]!; j < g.adj.off[root + 1]!; j++) {
+    const u = g.adj.nbr[j]!;
+    if (anomalous.has(u) && (onset.get(u) ?? Number.POSITIVE_INFINITY) > o && sig.s[u]![T - 1]! > THETA) spread++;
+  }
+  void cand;
+  if (spread >= 2) return 'cascade_failure';
+  if (f[6]! >= 0.5 && f[1]! < 0.5) return 'interference';
+  return 'node_overload';
+}
+
+/** Trains the ranker's weights (listwise softmax cross-entropy) on labelled candidate sets. */
+export function trainRanker(sets: Array<{ features: number[][]; truth: number }>, opts: { epochs?: number; lr?: number; l2?: number } = {}): number[] {
+  const epochs = opts.epochs ?? 300;
+  const lr = opts.lr ?? 0.5;
+  const l2 = opts.l2 ?? 1e-3;
+  const w = DEFAULT_RANKER.weights.slice();
+  const usable = sets.filter((s) => s.truth >= 0);
+  for (let ep = 0; ep < epochs; ep++) {
+    const grad = new Array<number>(R).fill(0);
+    for (const s of usable) {
+      const p = softmax(s.features.map((f) => f.reduce((a, x, k) => a + x * w[k]!, 0)));
+      for (let i = 0; i < s.features.length; i++) {
+        const d = p[i]! - (i === s.truth ? 1 : 0);
+        for (let k = 0; k < R; k++) grad[k]! += d * s.features[i]![k]!;
+      }
+    }
+    for (let k = 0; k < R; k++) w[k]! -= lr * (grad[k]! / Math.max(1, usable.length) + l2 * w[k]!);
+  }
+  return w;
+}
+
+/** Platt scaling of top-share → correctness; returns [a, b]. */
+export function fitCalibration(points: Array<{ p: number; correct: boolean }>): [number, number] {
+  let a = 1;
+  let b = 0;
+  for (let it = 0; it < 2000; it++) {
+    let ga = 0;
+    let gb = 0;
+    for (const pt of points) {
+      const z = logit(pt.p);
+      const q = sigmoid(a * z + b);
+      const d = q - (pt.correct ? 1 : 0);
+      ga += d * z;
+      gb += d;
+    }
+    a -= (0.05 * ga) / Math.max(1, points.length);
+    b -= (0.05 * gb) / Math.max(1, points.length);
+  }
+  return [a, b];
+}
+
+/** Expected calibration error over equal-width confidence bins. */
+export function expectedCalibrationError(points: Array<{ confidence: number; correct: boolean }>, bins = 10): number {
+  let ece = 0;
+  for (let b = 0; b < bins; b++) {
+    const inBin = points.filter((p) => Math.min(bins - 1, Math.floor(p.confidence * bins)) === b);
+    if (inBin.length === 0) continue;
+    const acc = inBin.filter((p) => p.correct).length / inBin.length;
+    const conf = inBin.reduce((a, p) => a + p.confidence, 0) / inBin.length;
+    ece += (inBin.length / points.length) * Math.abs(acc - conf);
+  }
+  return ece;
+}

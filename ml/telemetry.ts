@@ -1,0 +1,152 @@
+import type { HostSnapshot } from '../common/host-snapshot.js';
+
+/**
+ * The mesh as the ML worker sees it at one instant: nodes (from each node worker's snapshot) and
+ * the links between them. A metric that is `null` or absent was not measured (a silent node, a
+ * probe that did not answer): it is imputed and flagged, never guessed silently. A metric that is
+ * NaN, infinite or out of its range is malformed input and rejected.
+ */
+export interface NodeTelemetry {
+  nodeId: string;
+  /** 0..1 share of CPU time busy over the interval. */
+  cpuBusyRatio?: number | null;
+  /** 0..1 share of memory in use. */
+  memUsedRatio?: number | null;
+  /** Packets dropped per second over all interfaces. */
+  dropsPerSec?: number | null;
+  /** p99 syscall latency in microseconds (from the syscall tracer). */
+  syscallP99Us?: number | null;
+}
+
+export interface LinkTelemetry {
+  /** Node ids of the two ends; the link is undirected. */
+  a: string;
+  b: string;
+  /** 0..1 share of probes lost. */
+  lossRatio?: number | null;
+  latencyMs?: number | null;
+  throughputBps?: number | null;
+  /** Seconds since the link (adjacency) came up. */
+  ageSec?: number | null;
+}
+
+export interface MeshSnapshot {
+  takenAt: string;
+  nodes: NodeTelemetry[];
+  links: LinkTelemetry[];
+}
+
+export const NODE_METRICS = ['cpuBusyRatio', 'memUsedRatio', 'dropsPerSec', 'syscallP99Us'] as const;
+export const LINK_METRICS = ['lossRatio', 'latencyMs', 'throughputBps', 'ageSec'] as const;
+export type NodeMetric = (typeof NODE_METRICS)[number];
+export type LinkMetric = (typeof LINK_METRICS)[number];
+
+const RANGES: Record<NodeMetric | LinkMetric, [number, number]> = {
+  cpuBusyRatio: [0, 1],
+  memUsedRatio: [0, 1],
+  dropsPerSec: [0, Number.MAX_VALUE],
+  syscallP99Us: [0, Number.MAX_VALUE],
+  lossRatio: [0, 1],
+  latencyMs: [0, Number.MAX_VALUE],
+  throughputBps: [0, Number.MAX_VALUE],
+  ageSec: [0, Number.MAX_VALUE],
+};
+
+/** Thrown for telemetry that cannot be analysed; the message says which value is wrong. */
+export class TelemetryError extends Error {
+  override name = 'TelemetryError';
+}
+
+/** Canonical id of an undirected link. */
+export function linkId(a: string, b: string): string {
+  return a < b ? `${a}--${b}` : `${b}--${a}`;
+}
+
+/** A node's telemetry from the node worker's host snapshot (plus the tracer's p99, when it runs). */
+export function nodeTelemetryFromHost(s: HostSnapshot, syscallP99Us?: number | null): NodeTelemetry {
+  let drops = 0;
+  for (const i of s.interfaces) drops += i.rxDroppedPerSec + i.txDroppedPerSec;
+  return {
+    nodeId: s.nodeId,
+    cpuBusyRatio: s.cpuBusyRatio,
+    memUsedRatio: s.memTotalBytes > 0 ? 1 - s.memAvailableBytes / s.memTotalBytes : null,
+    dropsPerSec: drops,
+    syscallP99Us: syscallP99Us ?? null,
+  };
+}
+
+/** A value read from telemetry: a number, or null when it was not measured. */
+function checkMetric(v: unknown, name: NodeMetric | LinkMetric, where: string): number | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v !== 'number') throw new TelemetryError(`${where}.${name} must be a number or null, got ${typeof v}`);
+  if (!Number.isFinite(v)) throw new TelemetryError(`${where}.${name} is ${v}: use null for a value that was not measured`);
+  const [lo, hi] = RANGES[name];
+  if (v < lo || v > hi) throw new TelemetryError(`${where}.${name} = ${v} is outside [${lo}, ${hi}]`);
+  return v;
+}
+
+/** One snapshot in columnar form: values by node/link index, NaN where not measured. */
+export interface IndexedSnapshot {
+  takenAt: string;
+  nodeIds: string[];
+  index: Map<string, number>;
+  /** [node][metric] row-major, NODE_METRICS order; NaN = missing. */
+  nodeValues: Float64Array;
+  linkIds: string[];
+  linkEnds: Int32Array; // [2*l] = a index, [2*l+1] = b index
+  /** [link][metric] row-major, LINK_METRICS order; NaN = missing. */
+  linkValues: Float64Array;
+}
+
+/**
+ * Validates a snapshot and lays it out in columns. Rejects what cannot be right (duplicate or
+ * invalid ids, links to unknown nodes, self-loops, non-finite or out-of-range values).
+ */
+export function indexSnapshot(s: MeshSnapshot, where = 'snapshot'): IndexedSnapshot {
+  if (!s || typeof s !== 'object') throw new TelemetryError(`${where} must be an object`);
+  if (!Array.isArray(s.nodes)) throw new TelemetryError(`${where}.nodes must be an array`);
+  if (!Array.isArray(s.links)) throw new TelemetryError(`${where}.links must be an array`);
+  if (typeof s.takenAt !== 'string' || Number.isNaN(Date.parse(s.takenAt))) throw new TelemetryError(`${where}.takenAt must be an ISO time, got ${JSON.stringify(s.takenAt)}`);
+  if (s.nodes.length === 0) throw new TelemetryError(`${where}.nodes is empty`);
+  const n = s.nodes.length;
+  const nodeIds: string[] = new Array(n);
+  const index = new Map<string, number>();
+  const nodeValues = new Float64Array(n * NODE_METRICS.length);
+  for (let i = 0; i < n; i++) {
+    const node = s.nodes[i]!;
+    if (!node || typeof node.nodeId !== 'string' || node.nodeId.length === 0) throw new TelemetryError(`${where}.nodes[${i}].nodeId must be a non-empty string`);
+    if (index.has(node.nodeId)) throw new TelemetryError(`${where}.nodes[${i}]: duplicate node id ${JSON.stringify(node.nodeId)}`);
+    index.set(node.nodeId, i);
+    nodeIds[i] = node.nodeId;
+    for (let m = 0; m < NODE_METRICS.length; m++) {
+      const name = NODE_METRICS[m]!;
+      nodeValues[i * NODE_METRICS.length + m] = checkMetric(node[name], name, `${where}.nodes[${i}]`) ?? Number.NaN;
+    }
+  }
+  const L = s.links.length;
+  const linkIds: string[] = new Array(L);
+  const linkEnds = new Int32Array(2 * L);
+  const linkValues = new Float64Array(L * LINK_METRICS.length);
+  const seen = new Set<string>();
+  for (let l = 0; l < L; l++) {
+    const link = s.links[l]!;
+    const w = `${where}.links[${l}]`;
+    if (!link || typeof link.a !== 'string' || typeof link.b !== 'string') throw new TelemetryError(`${w} must have string ends a and b`);
+    const ia = index.get(link.a);
+    const ib = index.get(link.b);
+    if (ia === undefined) throw new TelemetryError(`${w}.a: unknown node id ${JSON.stringify(link.a)}`);
+    if (ib === undefined) throw new TelemetryError(`${w}.b: unknown node id ${JSON.stringify(link.b)}`);
+    if (ia === ib) throw new TelemetryError(`${w}: a link from ${JSON.stringify(link.a)} to itself`);
+    const id = linkId(link.a, link.b);
+    if (seen.has(id)) throw new TelemetryError(`${w}: duplicate link ${id}`);
+    seen.add(id);
+    linkIds[l] = id;
+    linkEnds[2 * l] = ia;
+    linkEnds[2 * l + 1] = ib;
+    for (let m = 0; m < LINK_METRICS.length; m++) {
+      const name = LINK_METRICS[m]!;
+      linkValues[l * LINK_METRICS.length + m] = checkMetric(link[name], name, w) ?? Number.NaN;
+    }
+  }
+  return { takenAt: String(s.takenAt), nodeIds, index, nodeValues, linkIds, linkEnds, linkValues };
+}
