@@ -12,6 +12,8 @@ import { spawnWorker, waitUntilReady, type WorkerProcess } from '../common/worke
 import { DEFAULT_HTTP_PORTS, ROLES, type Role } from '../workers/worker-config.js';
 import { CONTROL_TASK_QUEUE, ML_TASK_QUEUE, nodeTaskQueue } from '../common/task-queues.js';
 import os from 'node:os';
+import { botWanted } from '../bot/config.js';
+import { spawnBotProcess, type BotProcess } from '../bot/process.js';
 
 const log = createLogger('start');
 
@@ -24,12 +26,14 @@ async function main() {
   const target = loadTemporalTarget();
   let server: DevServer | undefined;
   const workers = new Map<Role, WorkerProcess>();
+  let bot: BotProcess | undefined;
   let stopping = false;
 
   const stopAll = async (why: string) => {
     if (stopping) return;
     stopping = true;
     log.info(`${why}: draining workers, then stopping the server`);
+    await bot?.stop();
     await Promise.all([...workers.values()].map((w) => w.stop()));
     await server?.stop();
     log.info('stopped');
@@ -60,11 +64,21 @@ async function main() {
   };
   for (const role of ROLES) launch(role);
   await Promise.all([...workers.values()].map((w) => waitUntilReady(w, 120_000)));
+  // The Telegram bot, when TELEGRAM_BOT_TOKEN is set (bot/main.ts reads it; it is never logged).
+  if (botWanted()) {
+    bot = spawnBotProcess({ env });
+    void bot.exited.then(({ code, signal }) => {
+      if (!stopping) void stopAll(`the bot exited unexpectedly (code ${code}, signal ${signal})`);
+    });
+    // If it fails to start, the exit handler above stops everything; wait for that.
+    await bot.ready.catch(() => new Promise<never>(() => {}));
+  }
 
   const rows = [['process', 'pid', 'task queue / address', 'http (metrics, healthz, readyz)']];
   if (server) rows.push(['temporal dev server', String(server.pid), server.address, `log: ${server.logFile}`]);
   else rows.push(['temporal (external)', '-', target.address, '-']);
   for (const [role, w] of workers) rows.push([`${role} worker`, String(w.child.pid), queueOf[role], w.httpUrl]);
+  if (bot) rows.push(['telegram bot', String(bot.child.pid), 'Temporal client', process.env.TELEGRAM_WEBHOOK_URL ? 'webhook' : 'long polling']);
   const ui = server?.uiUrl ? `\nTemporal UI: ${server.uiUrl}/namespaces/${target.namespace}/workflows` : '';
   process.stdout.write(`\nx0tta6bl4 is running (namespace ${target.namespace})${ui}\n\n${table(rows)}\n\n` +
     'Operate it with: npm run temporal -- workflow list    (Ctrl-C stops everything)\n\n');

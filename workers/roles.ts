@@ -4,8 +4,12 @@ import type { Client } from '@temporalio/client';
 import type { Logger } from '../common/logger.js';
 import { CONTROL_TASK_QUEUE, ML_TASK_QUEUE, nodeTaskQueue } from '../common/task-queues.js';
 import { createControlActivities } from '../activities/control/index.js';
+import { telegramSenderFromEnv } from '../bot/notifier.js';
 import { createMlActivities } from '../activities/ml/index.js';
+import { registerIncidentRoutes } from '../ml/incident-store.js';
 import { createNodeActivities } from '../activities/node/index.js';
+import { ebpfPreflight, startEbpfDuties } from '../activities/node/ebpf/worker-hooks.js';
+import { registry } from './metrics.js';
 import type { Role, WorkerConfig } from './worker-config.js';
 import { startNodeAnnouncer } from './node-announcer.js';
 
@@ -33,8 +37,11 @@ export interface RoleDefinition {
 export const roles: Record<Role, RoleDefinition> = {
   control: {
     taskQueue: () => CONTROL_TASK_QUEUE,
-    activities: async (ctx) => createControlActivities({ dataDir: ctx.dataDir, logger: ctx.logger }),
+    // With TELEGRAM_BOT_TOKEN set, customer notifications are sent through Telegram (bot/notifier.ts).
+    activities: async (ctx) => createControlActivities({ dataDir: ctx.dataDir, logger: ctx.logger, sendNotification: telegramSenderFromEnv(ctx.logger) }),
     workflowsPath: path.resolve(import.meta.dirname, '../workflows/index.ts'),
+    // The incident API: analyses stored by the storeIncident activity, served as JSON and SVG.
+    httpRoutes: (app, ctx) => registerIncidentRoutes(app, ctx.dataDir),
   },
   ml: {
     taskQueue: () => ML_TASK_QUEUE,
@@ -43,7 +50,10 @@ export const roles: Record<Role, RoleDefinition> = {
   node: {
     taskQueue: (c) => nodeTaskQueue(c.nodeId),
     activities: async (ctx) => createNodeActivities({ nodeId: ctx.config.nodeId, dataDir: ctx.dataDir, logger: ctx.logger }),
+    // eBPF is on unless X0T_EBPF=off: the doctor's checks must pass, else the worker refuses to start.
+    preflight: () => ebpfPreflight(),
     async background(ctx) {
+      const stopEbpf = startEbpfDuties({ nodeId: ctx.config.nodeId, dataDir: ctx.dataDir, logger: ctx.logger.child('ebpf') }, registry);
       const announcer = startNodeAnnouncer({
         client: ctx.client,
         nodeId: ctx.config.nodeId,
@@ -52,8 +62,14 @@ export const roles: Record<Role, RoleDefinition> = {
         ttlMs: ctx.config.heartbeatMs * 3,
         logger: ctx.logger,
       });
-      await announcer.first;
-      return announcer.stop;
+      await announcer.first.catch((err) => {
+        stopEbpf();
+        throw err;
+      });
+      return async () => {
+        await announcer.stop();
+        stopEbpf(); // detaches every link and unloads our programs: nothing of ours stays attached
+      };
     },
   },
 };
