@@ -123,6 +123,9 @@ export function registerEbpfMetrics(registry: Registry, runtime: () => EbpfRunti
     r.faults.map((f) => ({ labels: { attachment: f.key }, value: f.dropPercent / 100 })),
   );
 
+  add('x0t_bpf_program_info', 'One series per loaded program of ours, with its kernel id (as in `bpftool prog list`)', 'gauge', (r) =>
+    r.programs.map((p) => ({ labels: { object: p.object, program: p.program, id: p.id }, value: 1 })),
+  );
   add('x0t_bpf_program_run_seconds_total', 'Kernel time spent running each of our BPF programs (while kernel BPF stats are on)', 'counter', (r) =>
     r.programs.map((p) => ({ labels: { object: p.object, program: p.program }, value: p.runTimeNs / 1e9 })),
   );

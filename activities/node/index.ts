@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Logger } from '../../common/logger.js';
+import { createEbpfActivities } from './ebpf/index.js';
 import { createHostSnapshotActivities } from './host-snapshot.js';
 
 export interface NodeActivityDeps {
@@ -12,5 +13,6 @@ export interface NodeActivityDeps {
 export function createNodeActivities(deps: NodeActivityDeps) {
   return {
     ...createHostSnapshotActivities({ nodeId: deps.nodeId, journalDir: path.join(deps.dataDir, 'nodes', deps.nodeId, 'snapshots') }),
+    ...createEbpfActivities({ nodeId: deps.nodeId, dataDir: deps.dataDir, logger: deps.logger.child('ebpf') }),
   };
 }

@@ -11,7 +11,8 @@ export async function startWorkerProcess(env: TestEnv, role: 'control' | 'ml' | 
     name: `${role}${opts.nodeId ? ':' + opts.nodeId : ''}`,
     args,
     httpPort: await freePort(),
-    env: { TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: env.namespace, X0T_LOG_LEVEL: 'warn', ...opts.extraEnv },
+    // eBPF off unless a test asks for it (test/ebpf/ does): node workers need root and built objects for it.
+    env: { TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: env.namespace, X0T_LOG_LEVEL: 'warn', X0T_EBPF: 'off', ...opts.extraEnv },
     // Keep worker output out of the test report unless something fails.
     output: (line) => lines.push(line),
   });
