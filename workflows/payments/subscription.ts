@@ -57,7 +57,8 @@ export async function subscription(input: SubscriptionInput): Promise<void> {
     paidInvoices: [],
     extensions: [],
   };
-  const policy = await subscriptionPolicy();
+  // Handlers are registered before the first await: an update-with-start is delivered in the first activation.
+  let policy: Awaited<ReturnType<typeof subscriptionPolicy>> | undefined;
   let changed = false;
   const pendingReferralCredits: string[] = [];
 
@@ -97,7 +98,9 @@ export async function subscription(input: SubscriptionInput): Promise<void> {
       if (!a?.invoiceId || !(a.days > 0)) throw new Error('invoiceId and days > 0 required');
     },
   });
-  setHandler(requestTrialUpdate, () => {
+  setHandler(requestTrialUpdate, async () => {
+    await condition(() => policy !== undefined);
+    if (!policy) throw new Error('unreachable');
     if (st.trialUsed) return { granted: false, reason: 'the free trial was already used', view: view() };
     if (policy.trialDays <= 0) return { granted: false, reason: 'no free trial is offered', view: view() };
     st.trialUsed = true;
@@ -120,6 +123,7 @@ export async function subscription(input: SubscriptionInput): Promise<void> {
     extendBy(days);
   });
 
+  policy = await subscriptionPolicy();
   for (;;) {
     for (const referrer of pendingReferralCredits.splice(0)) {
       // The referrer may have no subscription entity yet: then there is no one to credit.

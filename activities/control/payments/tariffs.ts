@@ -40,7 +40,7 @@ export const tariffsSchema = z.object({
       z.object({
         id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/),
         title: z.string().min(1),
-        days: z.number().int().positive(),
+        days: z.number().positive(), // fractional days allowed (tests use seconds-long tiers)
         price: z.object({ USDT_TRC20: decimalString(DECIMALS.USDT_TRC20), TON: decimalString(DECIMALS.TON) }),
       }),
     )

@@ -96,27 +96,30 @@ export class TronGridProvider implements ChainProvider {
     const out: PaymentObservation[] = [];
     for (const c of candidates) {
       if (q.excludeTxHashes?.includes(c.transaction_id)) continue;
-      out.push({ txHash: c.transaction_id, amountBaseUnits: c.value, timestampMs: c.block_timestamp, final: await this.isFinal(c, usdt, merchant), from: c.from });
+      const state = await this.finality(c, usdt, merchant);
+      if (state === 'failed') continue; // solidified but reverted / no USDT Transfer to us: never a payment
+      out.push({ txHash: c.transaction_id, amountBaseUnits: c.value, timestampMs: c.block_timestamp, final: state === 'final', from: c.from });
     }
     return out;
   }
 
   /** Solidified and SUCCESS, with the USDT Transfer event to us of this amount in the receipt's logs. */
-  private async isFinal(t: TronGridTransfer, usdtHex: string, merchantHex: string): Promise<boolean> {
+  private async finality(t: TronGridTransfer, usdtHex: string, merchantHex: string): Promise<'final' | 'pending' | 'failed'> {
     const info = (await fetchJson(
       `${this.cfg.baseUrl.replace(/\/$/, '')}/walletsolidity/gettransactioninfobyid`,
       { method: 'POST', body: { value: t.transaction_id } },
       { provider: this.name, timeoutMs: this.cfg.timeoutMs, headers: this.headers() },
     )) as { id?: string; blockNumber?: number; receipt?: { result?: string }; log?: Array<{ address?: string; topics?: string[]; data?: string }> };
-    if (!info || !info.id || info.blockNumber === undefined) return false; // {} = not solidified yet
-    if (info.receipt?.result !== 'SUCCESS') return false;
-    return (info.log ?? []).some(
+    if (!info || !info.id || info.blockNumber === undefined) return 'pending'; // {} = not solidified yet
+    if (info.receipt?.result !== 'SUCCESS') return 'failed';
+    const logged = (info.log ?? []).some(
       (l) =>
         ('41' + (l.address ?? '').toLowerCase()) === usdtHex &&
         l.topics?.[0]?.toLowerCase() === TRANSFER_TOPIC &&
         l.topics?.[2]?.toLowerCase().endsWith(merchantHex.slice(2)) === true &&
         l.data !== undefined && /^[0-9a-fA-F]+$/.test(l.data) && BigInt('0x' + l.data) === BigInt(t.value),
     );
+    return logged ? 'final' : 'failed';
   }
 }
 
@@ -168,7 +171,9 @@ export class TronScanProvider implements ChainProvider {
         if (!amountMatches(r.quant, q)) continue;
         if (!(r.block_ts >= q.windowStartMs && r.block_ts <= q.windowEndMs)) continue;
         if (q.excludeTxHashes?.includes(r.transaction_id)) continue;
-        const final = r.confirmed === true && r.contractRet === 'SUCCESS' && (r.finalResult ?? 'SUCCESS') === 'SUCCESS' && r.revert !== true;
+        const succeeded = r.contractRet === 'SUCCESS' && (r.finalResult ?? 'SUCCESS') === 'SUCCESS' && r.revert !== true;
+        if (r.confirmed === true && !succeeded) continue; // final and failed: never a payment
+        const final = r.confirmed === true && succeeded;
         out.push({ txHash: r.transaction_id, amountBaseUnits: r.quant, timestampMs: r.block_ts, final, from: r.from_address });
       }
       if (rows.length < limit || start + limit >= (body.total ?? 0)) break;
