@@ -268,7 +268,8 @@ export function analyseCause(inp: CausalInput): CausalResult {
   const last = (e: number) => sig.s[e]![T - 1]!;
   const gnn = (e: number) => (e < n ? scores.node[e]! : scores.edge[e - n]!);
   const anomalous = new Set<number>();
-  for (let e = 0; e < n + L; e++) if (last(e) > THETA || gnn(e) > 0.5) anomalous.add(e);
+  // Anomalous: the model says so, or the entity's own metrics deviate strongly (a short baseline makes z > THETA alone noisy).
+  for (let e = 0; e < n + L; e++) if (gnn(e) > 0.5 || last(e) > 2 * THETA) anomalous.add(e);
   const empty: CausalResult = {
     anomalous: false, rootCauses: [], confidence: 1, faultClass: null, explanation: 'No node or link deviates from its recent behaviour: nothing to explain.',
     events: [], unrelated: [], graph: { nodes: [], edges: [] }, suggestions: [], candidates: [], features: [],

@@ -210,11 +210,11 @@ export function simulateIncident(o: SimOptions): SimIncident {
 }
 
 /** A reproducible set of incidents: `perClass` of every scenario, sizes drawn in [minNodes, maxNodes]. */
-export function incidentSet(opts: { perClass: number; minNodes: number; maxNodes: number; seed: number; scenarios?: readonly Scenario[] }): SimIncident[] {
+export function incidentSet(opts: { perClass: number; minNodes: number; maxNodes: number; seed: number; scenarios?: readonly Scenario[]; missingRate?: number }): SimIncident[] {
   const rng = new Rng(opts.seed);
   const out: SimIncident[] = [];
   for (const scenario of opts.scenarios ?? SCENARIOS) {
-    for (let i = 0; i < opts.perClass; i++) out.push(simulateIncident({ nodes: rng.int(opts.minNodes, opts.maxNodes + 1), scenario, seed: rng.int(1, 2 ** 31) }));
+    for (let i = 0; i < opts.perClass; i++) out.push(simulateIncident({ nodes: rng.int(opts.minNodes, opts.maxNodes + 1), scenario, seed: rng.int(1, 2 ** 31), missingRate: opts.missingRate }));
   }
   return rng.shuffle(out);
 }

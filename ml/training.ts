@@ -65,7 +65,8 @@ export function statsFromIncidents(incidents: SimIncident[]): FeatureStats {
 export async function trainMeshModel(o: TrainOptions = {}): Promise<TrainReport> {
   const seed = o.seed ?? 7;
   const t0 = performance.now();
-  const train = incidentSet({ perClass: o.perClass ?? 60, minNodes: o.minNodes ?? 30, maxNodes: o.maxNodes ?? 120, seed });
+  // More missing values than the simulator's default: the model must not lean on a value being present.
+  const train = incidentSet({ perClass: o.perClass ?? 60, minNodes: o.minNodes ?? 30, maxNodes: o.maxNodes ?? 120, seed, missingRate: 0.03 });
   const calib = incidentSet({ perClass: o.calibPerClass ?? 30, minNodes: o.minNodes ?? 30, maxNodes: o.maxNodes ?? 120, seed: seed + 1000 });
   const stats = statsFromIncidents(train);
   const graphs = train.map((i) => buildGraph(indexSnapshot(i.history[i.history.length - 1]!), stats));

@@ -6,6 +6,7 @@ import { CONTROL_TASK_QUEUE, ML_TASK_QUEUE, nodeTaskQueue } from '../common/task
 import { createControlActivities } from '../activities/control/index.js';
 import { createMlActivities } from '../activities/ml/index.js';
 import { createNodeActivities } from '../activities/node/index.js';
+import { registerIncidentRoutes } from '../ml/incident-store.js';
 import { ebpfPreflight, startEbpfDuties } from '../activities/node/ebpf/worker-hooks.js';
 import { registry } from './metrics.js';
 import type { Role, WorkerConfig } from './worker-config.js';
@@ -39,6 +40,8 @@ export const roles: Record<Role, RoleDefinition> = {
     workflowsPath: path.resolve(import.meta.dirname, '../workflows/index.ts'),
   },
   ml: {
+    // The incident API: analyses stored by the storeIncident activity, served as JSON and SVG.
+    httpRoutes: (app, ctx) => registerIncidentRoutes(app, ctx.dataDir),
     taskQueue: () => ML_TASK_QUEUE,
     activities: (ctx) => createMlActivities({ dataDir: ctx.dataDir, logger: ctx.logger }),
   },

@@ -1,5 +1,6 @@
 import type { Logger } from '../../common/logger.js';
 import { createNodeRosterActivities } from './node-roster.js';
+import { createIncidentActivities } from './store-incident.js';
 import { createPaymentActivities } from './payments/index.js';
 import type { NotificationSender } from './payments/notify.js';
 
@@ -14,6 +15,7 @@ export interface ControlActivityDeps {
 export function createControlActivities(deps: ControlActivityDeps) {
   return {
     ...createNodeRosterActivities(),
+    ...createIncidentActivities(deps),
     ...createPaymentActivities(deps),
   };
 }
