@@ -38,10 +38,10 @@ export const roles: Record<Role, RoleDefinition> = {
     taskQueue: () => CONTROL_TASK_QUEUE,
     activities: async (ctx) => createControlActivities({ dataDir: ctx.dataDir, logger: ctx.logger }),
     workflowsPath: path.resolve(import.meta.dirname, '../workflows/index.ts'),
-  },
-  ml: {
     // The incident API: analyses stored by the storeIncident activity, served as JSON and SVG.
     httpRoutes: (app, ctx) => registerIncidentRoutes(app, ctx.dataDir),
+  },
+  ml: {
     taskQueue: () => ML_TASK_QUEUE,
     activities: (ctx) => createMlActivities({ dataDir: ctx.dataDir, logger: ctx.logger }),
   },
