@@ -107,6 +107,8 @@ export interface SubscriptionInput {
   customerId: string;
   /** Internal: the state carried over by continue-as-new. Clients leave it out. */
   carried?: unknown;
+  /** Continue-as-new once the run's history has this many events (default 2000; tests use less). */
+  continueAsNewAfterEvents?: number;
 }
 
 /** Input of `paymentConfirmation`: the request; `createdAt`/`expiresAt` are set by the workflow. */

@@ -155,9 +155,9 @@ export async function subscription(input: SubscriptionInput): Promise<void> {
         data: { expiredAt: new Date(until).toISOString() },
       });
     }
-    if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 2000) {
+    if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > (input.continueAsNewAfterEvents ?? 2000)) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof subscription>({ customerId, carried: st });
+      await continueAsNew<typeof subscription>({ customerId, carried: st, continueAsNewAfterEvents: input.continueAsNewAfterEvents });
     }
     const active = st.activeUntilMs !== undefined && st.activeUntilMs > Date.now();
     const nextAt = !active ? undefined : st.remindedForMs === st.activeUntilMs || policy.reminderBeforeSeconds <= 0 ? st.activeUntilMs! : st.activeUntilMs! - policy.reminderBeforeSeconds * 1000;
