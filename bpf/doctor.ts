@@ -114,6 +114,16 @@ export function runDoctor(opts: { attachProbes?: boolean } = {}): Check[] {
   });
 
   if (!libOk) return checks;
+  if (!hasBpf) {
+    add({
+      name: 'program/map/attach types',
+      ok: false,
+      need: 'optional',
+      detail: 'not probed: probing loads programs, which needs the capabilities above',
+      fix: 'run `npm run doctor` as root to see what this kernel supports',
+    });
+    return checks;
+  }
   const l = libbpf();
   const probe = (ret: number) => (ret === 1 ? 'yes' : ret === 0 ? 'no' : `probe failed (${ret})`);
   const progTypes: Array<[string, number, 'required' | 'optional', string]> = [
@@ -129,15 +139,15 @@ export function runDoctor(opts: { attachProbes?: boolean } = {}): Check[] {
     const r = l.libbpf_probe_bpf_prog_type(type, null);
     add({ name: `prog type ${name}`, ok: r === 1, need, detail: `${probe(r)} (used by ${usedBy})`, fix: 'a kernel with this BPF program type (CONFIG_BPF_SYSCALL, CONFIG_BPF_EVENTS, CONFIG_NET_CLS_ACT)' });
   }
-  const mapTypes: Array<[string, number]> = [
-    ['percpu_hash', BPF_MAP_TYPE.PERCPU_HASH],
-    ['percpu_array', BPF_MAP_TYPE.PERCPU_ARRAY],
-    ['lru_hash', BPF_MAP_TYPE.LRU_HASH],
-    ['task_storage', BPF_MAP_TYPE.TASK_STORAGE],
+  const mapTypes: Array<[string, number, string]> = [
+    ['percpu_hash', BPF_MAP_TYPE.PERCPU_HASH, 'a kernel >= 4.6'],
+    ['percpu_array', BPF_MAP_TYPE.PERCPU_ARRAY, 'a kernel >= 4.6'],
+    ['lru_hash', BPF_MAP_TYPE.LRU_HASH, 'a kernel >= 4.10'],
+    ['task_storage', BPF_MAP_TYPE.TASK_STORAGE, 'a kernel >= 5.11 with CONFIG_BPF_LSM (task storage, used by the syscall tracer)'],
   ];
-  for (const [name, type] of mapTypes) {
+  for (const [name, type, fix] of mapTypes) {
     const r = l.libbpf_probe_bpf_map_type(type, null);
-    add({ name: `map type ${name}`, ok: r === 1, need: 'required', detail: probe(r), fix: 'a kernel >= 5.11 (task storage)' });
+    add({ name: `map type ${name}`, ok: r === 1, need: 'required', detail: probe(r), fix });
   }
   const kprobePmu = fs.existsSync('/sys/bus/event_source/devices/kprobe');
   add({
@@ -148,7 +158,7 @@ export function runDoctor(opts: { attachProbes?: boolean } = {}): Check[] {
     fix: 'nothing needed; kprobe mode is optional',
   });
 
-  if (opts.attachProbes && missing.length === 0 && hasBpf) checks.push(...attachProbes());
+  if (opts.attachProbes && missing.length === 0) checks.push(...attachProbes());
   return checks;
 }
 

@@ -3,7 +3,9 @@
  * so neighbour resolution keeps working. */
 #include "parse.h"
 
-#define TC_ACT_OK 0
+/* Pass = TC_ACT_UNSPEC: with tcx that is TCX_NEXT, so programs attached after ours still run
+ * (TC_ACT_OK would end the chain); for a legacy clsact filter it also lets the packet through. */
+#define TC_ACT_OK (-1)
 #define TC_ACT_SHOT 2
 
 struct fault_config {

@@ -2,7 +2,9 @@
  * source address that a remediation writes to drop or rate-limit (token bucket) that source. */
 #include "parse.h"
 
-#define TC_ACT_OK 0
+/* Pass = TC_ACT_UNSPEC: with tcx that is TCX_NEXT, so programs attached after ours still run
+ * (TC_ACT_OK would end the chain); for a legacy clsact filter it also lets the packet through. */
+#define TC_ACT_OK (-1)
 #define TC_ACT_SHOT 2
 
 enum { DIR_INGRESS = 0, DIR_EGRESS = 1 };
