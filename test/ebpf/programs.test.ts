@@ -11,23 +11,12 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { refusal, runDoctor } from '../../bpf/doctor.js';
 import { histogramQuantile } from '../../bpf/decoders.js';
-import { BpfLoadError, BpfObject, ifindexOf, listKernelPrograms } from '../../bpf/loader.js';
+import { BpfLoadError, BpfObject, ifindexOf } from '../../bpf/loader.js';
 import { EbpfRuntime, type CounterReading } from '../../bpf/runtime.js';
 import { fromRoot } from '../../common/paths.js';
-import { createVethLab, labUnavailable, pingFromNs, type VethLab } from './support/lab.js';
+import { createVethLab, labUnavailable, pingFromNs, programsGone, type VethLab } from './support/lab.js';
 
 const skip = labUnavailable() ?? refusal(runDoctor({ attachProbes: true }));
-
-/** Waits until none of `ids` is loaded in the kernel (freeing is RCU-deferred); returns those left. */
-export async function programsGone(ids: number[], timeoutMs = 5000): Promise<number[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const loaded = new Set(listKernelPrograms().map((p) => p.id));
-    const left = ids.filter((id) => loaded.has(id));
-    if (left.length === 0 || Date.now() > deadline) return left;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('eBPF programs on a veth pair into a test namespace', { skip }, () => {
   let lab: VethLab;

@@ -6,6 +6,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import { listKernelPrograms } from '../../../bpf/loader.js';
 
 export interface VethLab {
   ns: string;
@@ -75,4 +76,15 @@ export function pingFromNs(lab: VethLab, target: string, count: number, opts: { 
   const m = /(\d+) packets transmitted, (\d+) (?:packets )?received/.exec(res.stdout);
   if (!m) throw new Error(`ping gave no summary (exit ${res.status}): ${res.stdout}${res.stderr}`);
   return { transmitted: Number(m[1]), received: Number(m[2]) };
+}
+
+/** Waits until none of `ids` is loaded in the kernel (freeing is RCU-deferred); returns those left. */
+export async function programsGone(ids: number[], timeoutMs = 5000): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const loaded = new Set(listKernelPrograms().map((p) => p.id));
+    const left = ids.filter((id) => loaded.has(id));
+    if (left.length === 0 || Date.now() > deadline) return left;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
