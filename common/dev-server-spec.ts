@@ -1,7 +1,9 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
+import { freePort } from './net.js';
 import { fromRoot } from './paths.js';
 
 const searchAttributeType = z.enum(['Text', 'Keyword', 'Int', 'Double', 'Bool', 'Datetime', 'KeywordList']);
@@ -66,4 +68,21 @@ export function devServerArgs(spec: DevServerSpec): string[] {
   }
   args.push('--log-level', spec.logLevel, '--log-format', spec.logFormat);
   return args;
+}
+
+/**
+ * The spec of temporal-dev.yaml made private for one run (tests, benchmarks): a free port,
+ * no UI or metrics port, its SQLite file under workDir, quiet logs.
+ */
+export async function privateDevServerSpec(workDir: string, overrides: Partial<DevServerSpec> = {}): Promise<DevServerSpec> {
+  const spec = loadDevServerSpec();
+  return {
+    ...spec,
+    port: await freePort(spec.ip),
+    ui: { enabled: false, port: 0 },
+    metricsPort: 0,
+    dbFilename: path.join(workDir, 'temporal.sqlite'),
+    logLevel: 'error',
+    ...overrides,
+  };
 }

@@ -10,9 +10,8 @@ import { finished } from 'node:stream/promises';
 import { run } from 'node:test';
 import { spec as SpecReporter } from 'node:test/reporters';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { loadDevServerSpec } from '../common/dev-server-spec.js';
+import { privateDevServerSpec } from '../common/dev-server-spec.js';
 import { startDevServer } from '../common/dev-server.js';
-import { freePort } from '../common/net.js';
 import { fromRoot } from '../common/paths.js';
 import { namespaceFor } from './support/env.js';
 
@@ -31,13 +30,7 @@ async function main(): Promise<number> {
   fs.rmSync(workDir, { recursive: true, force: true });
   fs.mkdirSync(workDir, { recursive: true });
 
-  const spec = loadDevServerSpec();
-  spec.port = await freePort(spec.ip);
-  spec.ui = { enabled: false, port: 0 };
-  spec.metricsPort = 0;
-  spec.dbFilename = path.join(workDir, 'temporal.sqlite');
-  spec.logLevel = 'error';
-  spec.extraNamespaces = [...new Set(files.map(namespaceFor))];
+  const spec = await privateDevServerSpec(workDir, { extraNamespaces: [...new Set(files.map(namespaceFor))] });
   const started = Date.now();
   const server = await startDevServer(spec, { logFile: path.join(workDir, 'temporal-server.log') });
   // Interrupted (Ctrl-C, CI timeout): the server runs in its own process group, so stop it here.

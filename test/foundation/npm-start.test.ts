@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { stringify } from 'yaml';
-import { loadDevServerSpec } from '../../common/dev-server-spec.js';
+import { privateDevServerSpec } from '../../common/dev-server-spec.js';
 import { freePort } from '../../common/net.js';
 import { fromRoot } from '../../common/paths.js';
 import { CONTROL_TASK_QUEUE } from '../../common/task-queues.js';
@@ -13,14 +13,7 @@ import { hostSurvey } from '../../workflows/host-survey.js';
 
 /** `npm start` runs `node --import tsx bin/start.ts`; so does this test, on private ports. */
 async function privateStartEnv(dir: string) {
-  const spec = loadDevServerSpec();
-  Object.assign(spec, {
-    port: await freePort(),
-    ui: { enabled: true, port: await freePort() },
-    metricsPort: await freePort(),
-    dbFilename: path.join(dir, 'temporal.sqlite'),
-    logLevel: 'error',
-  });
+  const spec = await privateDevServerSpec(dir, { ui: { enabled: true, port: await freePort() }, metricsPort: await freePort() });
   const specFile = path.join(dir, 'temporal-dev.yaml');
   fs.writeFileSync(specFile, stringify(spec));
   const env: NodeJS.ProcessEnv = {
