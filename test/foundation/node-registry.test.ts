@@ -9,7 +9,7 @@ import { recordHistoryIfAsked } from '../support/histories.js';
 import { startWorkerProcess, testClient } from '../support/workers.js';
 
 const env = testEnv(import.meta.url);
-const fast = { X0T_NODE_HEARTBEAT_MS: '300' }; // TTL = 3 heartbeats = 900 ms
+const fast = { X0T_NODE_HEARTBEAT_MS: '500' }; // TTL = 3 heartbeats = 1.5 s
 
 async function liveNodes(client: Client): Promise<LiveNode[]> {
   return client.workflow.getHandle(NODE_REGISTRY_WORKFLOW_ID).query(liveNodesQuery);
