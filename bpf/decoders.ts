@@ -153,9 +153,8 @@ function sumU64(values: Buffer[], offset: number): number {
   return Number(total);
 }
 
-/** xdp_counter's `xdp_stats`: one record per interface and protocol, summed over CPUs. */
+/** xdp_counter's `xdp_stats` (one object per interface): one record per protocol seen, summed over CPUs. */
 export interface XdpStat {
-  ifindex: number;
   interface: string;
   l3: L3Name;
   l4: string;
@@ -164,25 +163,20 @@ export interface XdpStat {
   drops: number;
 }
 
-export function decodeXdpStats(map: BpfMap): XdpStat[] {
-  return map.entries().map(({ key, values }) => {
-    const l3 = L3_NAMES[key.readUInt8(4)] ?? 'other';
-    const ifindex = key.readUInt32LE(0);
-    return {
-      ifindex,
-      interface: ifname(ifindex),
-      l3,
-      l4: protocolName(l3, key.readUInt8(5)),
-      packets: sumU64(values, 0),
-      bytes: sumU64(values, 8),
-      drops: sumU64(values, 16),
-    };
+export function decodeXdpStats(map: BpfMap, iface: string): XdpStat[] {
+  const out: XdpStat[] = [];
+  map.lookupAllArray().forEach((values, idx) => {
+    const packets = sumU64(values, 0);
+    if (packets === 0) return;
+    const l3 = L3_NAMES[idx >> 8] ?? 'other';
+    out.push({ interface: iface, l3, l4: protocolName(l3, idx & 0xff), packets, bytes: sumU64(values, 8), drops: sumU64(values, 16) });
   });
+  return out;
 }
 
 export type FlowDirection = 'ingress' | 'egress';
 
-/** tc_classifier's `tc_flows` (LRU): one record per 5-tuple, direction and interface. */
+/** One record of tc_classifier's `tc_flows` per 5-tuple, direction and interface. */
 export interface FlowStat {
   family: 4 | 6;
   src: string;
@@ -203,32 +197,60 @@ export interface FlowStat {
   policyDrops: number;
 }
 
-export function decodeFlows(map: BpfMap): FlowStat[] {
-  return map.entries().map(({ key, value }) => {
-    const family = key.readUInt8(37) === 6 ? 6 : 4;
-    const proto = key.readUInt8(36);
-    const protocol = protocolName(family === 4 ? 'ipv4' : 'ipv6', proto);
-    const dport = key.readUInt16LE(34);
-    const isIcmp = proto === 1 || proto === 58;
-    const ifindex = key.readUInt32LE(40);
-    return {
-      family,
-      src: addrToString(key.subarray(0, 16), family),
-      dst: addrToString(key.subarray(16, 32), family),
-      protocol,
-      sport: key.readUInt16LE(32),
-      dport,
-      ...(isIcmp ? { icmpType: dport >> 8, icmpCode: dport & 0xff } : {}),
-      direction: key.readUInt8(38) === 1 ? 'egress' : 'ingress',
-      ifindex,
-      interface: ifname(ifindex),
-      packets: Number(value.readBigUInt64LE(0)),
-      bytes: Number(value.readBigUInt64LE(8)),
-      firstSeenNs: Number(value.readBigUInt64LE(16)),
-      lastSeenNs: Number(value.readBigUInt64LE(24)),
-      policyDrops: Number(value.readBigUInt64LE(32)),
-    };
-  });
+function minNonZeroU64(values: Buffer[], offset: number): number {
+  let m = 0n;
+  for (const v of values) {
+    const x = v.readBigUInt64LE(offset);
+    if (x !== 0n && (m === 0n || x < m)) m = x;
+  }
+  return Number(m);
+}
+
+function maxU64(values: Buffer[], offset: number): number {
+  let m = 0n;
+  for (const v of values) {
+    const x = v.readBigUInt64LE(offset);
+    if (x > m) m = x;
+  }
+  return Number(m);
+}
+
+/** Converts kernel jiffies (what tc_classifier stores) to monotonic ns. */
+export type JiffiesToNs = (jiffies: number) => number;
+
+function decodeFlow(key: Buffer, values: Buffer[], family: 4 | 6, toNs: JiffiesToNs): FlowStat {
+  const o = family === 4 ? 8 : 32; // where the ports start
+  const proto = key.readUInt8(o + 4);
+  const dport = key.readUInt16LE(o + 2);
+  const isIcmp = proto === 1 || proto === 58;
+  const ifindex = key.readUInt32LE(o + 8);
+  const first = minNonZeroU64(values, 16);
+  const last = maxU64(values, 24);
+  return {
+    family,
+    src: family === 4 ? addrToString(key.subarray(0, 4), 4) : addrToString(key.subarray(0, 16), 6),
+    dst: family === 4 ? addrToString(key.subarray(4, 8), 4) : addrToString(key.subarray(16, 32), 6),
+    protocol: protocolName(family === 4 ? 'ipv4' : 'ipv6', proto),
+    sport: key.readUInt16LE(o),
+    dport,
+    ...(isIcmp ? { icmpType: dport >> 8, icmpCode: dport & 0xff } : {}),
+    direction: key.readUInt8(o + 5) === 1 ? 'egress' : 'ingress',
+    ifindex,
+    interface: ifname(ifindex),
+    packets: sumU64(values, 0),
+    bytes: sumU64(values, 8),
+    firstSeenNs: first ? toNs(first) : 0,
+    lastSeenNs: last ? toNs(last) : 0,
+    policyDrops: sumU64(values, 32),
+  };
+}
+
+/** tc_classifier's `tc_flows4` + `tc_flows6` (LRU, per CPU): counts summed, first seen = earliest, last seen = latest CPU. */
+export function decodeFlows(flows4: BpfMap, flows6: BpfMap, toNs: JiffiesToNs): FlowStat[] {
+  return [
+    ...flows4.entries().map(({ key, values }) => decodeFlow(key, values, 4, toNs)),
+    ...flows6.entries().map(({ key, values }) => decodeFlow(key, values, 6, toNs)),
+  ];
 }
 
 export type PolicyAction = 'drop' | 'rate_limit';

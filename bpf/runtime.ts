@@ -24,6 +24,7 @@ import {
   type DeviceStat,
   type DropStat,
   type FaultStat,
+  type JiffiesToNs,
   type FlowStat,
   type PolicyState,
   type SourcePolicy,
@@ -167,10 +168,36 @@ export class EbpfRuntime {
     this.statsFd = fd;
   }
 
+  private jiffiesToNs: JiffiesToNs = (j) => j;
+
+  /**
+   * Pairs the kernel's jiffies with monotonic ns (tc_classifier stamps flows in jiffies, a load, where
+   * reading a clock would cost ~15 ns per packet): two samples ~30 ms apart give the tick length.
+   */
+  private calibrateJiffies(obj: BpfObject): void {
+    const clock = obj.program('tc_clock');
+    const map = obj.map('tc_clock_sample');
+    const sample = () => {
+      clock.testRun(Buffer.alloc(64), 1);
+      const k = Buffer.alloc(4);
+      const j = map.lookup(k)!.readBigUInt64LE(0);
+      k.writeUInt32LE(1);
+      return { j: Number(j), t: Number(map.lookup(k)!.readBigUInt64LE(0)) };
+    };
+    const a = sample();
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 30);
+    const b = sample();
+    const measured = b.j > a.j ? (b.t - a.t) / (b.j - a.j) : 4e6;
+    // Snap to the tick of a real CONFIG_HZ (100, 250, 300, 1000).
+    const tick = [1e7, 4e6, 1e9 / 300, 1e6].reduce((best, x) => (Math.abs(x - measured) < Math.abs(best - measured) ? x : best));
+    this.jiffiesToNs = (j) => Math.round(b.t + (j - b.j) * tick);
+  }
+
   private loadObject(objectKey: string, program: ProgramName, programs?: string[]): BpfObject {
     const existing = this.objects.get(objectKey);
     if (existing) return existing;
     const obj = BpfObject.load(objectPath(program), programs ? { programs } : {});
+    if (program === 'tc_classifier') this.calibrateJiffies(obj);
     if (this.opts.pinMaps) {
       const dir = path.join(PIN_ROOT, this.opts.owner, objectKey.replace(/[^\w.@:-]/g, '_'));
       for (const m of obj.maps()) if (!m.name.startsWith('.')) m.pin(path.join(dir, m.name));
@@ -218,6 +245,7 @@ export class EbpfRuntime {
     try {
       switch (spec.program) {
         case 'xdp_counter': {
+          objectKey = key; // one object per interface: its counters are that interface's
           const obj = this.loadObject(objectKey, 'xdp_counter');
           links.push(obj.program('xdp_counter').attachXdp(ifindexOf(spec.interface!)));
           break;
@@ -287,7 +315,7 @@ export class EbpfRuntime {
       if (t.kind === 'tc' && t.legacy) this.writeLegacy(this.readLegacy().filter((r) => !(r.direction === t.direction && safeIfindex(r.ifname) === t.ifindex)));
     }
     // Objects whose maps belong to one attachment go with it; shared ones (counters, policy) stay loaded.
-    if (a.objectKey === key && a.objectKey.startsWith('fault_injector@')) this.closeObject(a.objectKey);
+    if (a.objectKey === key && (a.objectKey.startsWith('fault_injector@') || a.objectKey.startsWith('xdp_counter@'))) this.closeObject(a.objectKey);
     else if (a.objectKey === 'kprobe_syscall_latency') this.closeObject(a.objectKey);
     return true;
   }
@@ -320,14 +348,26 @@ export class EbpfRuntime {
       if (same) return { changed: false, policy: cur };
     }
     map.update(key, encodePolicyValue(p));
+    this.syncPolicyCount();
     return { changed: true, policy: decodePolicyValue(p.source, map.lookup(key)!) };
+  }
+
+  /** tc_classifier skips the policy lookup while its config says the map is empty. */
+  private syncPolicyCount(): void {
+    const obj = this.objects.get('tc_classifier');
+    if (!obj) return;
+    const cfg = Buffer.alloc(8);
+    cfg.writeUInt32LE(obj.map('tc_policy').keys().length, 0);
+    obj.map('tc_config').update(Buffer.alloc(4), cfg);
   }
 
   /** Removes a source policy; returns whether there was one. */
   clearPolicy(source: string): boolean {
     const obj = this.objects.get('tc_classifier');
     if (!obj) return false;
-    return obj.map('tc_policy').delete(encodePolicyKey(source));
+    const existed = obj.map('tc_policy').delete(encodePolicyKey(source));
+    this.syncPolicyCount();
+    return existed;
   }
 
   /** Everything the maps hold now, decoded. */
@@ -335,9 +375,9 @@ export class EbpfRuntime {
     forgetInterfaceNames();
     const r: CounterReading = { atMs: Date.now(), xdp: [], flows: [], policies: [], syscalls: [], drops: [], devices: [], faults: [], programs: [] };
     for (const [key, obj] of this.objects) {
-      if (key === 'xdp_counter') r.xdp = decodeXdpStats(obj.map('xdp_stats'));
+      if (key.startsWith('xdp_counter@')) r.xdp.push(...decodeXdpStats(obj.map('xdp_stats'), key.slice('xdp_counter@'.length)));
       else if (key === 'tc_classifier') {
-        r.flows = decodeFlows(obj.map('tc_flows'));
+        r.flows = decodeFlows(obj.map('tc_flows4'), obj.map('tc_flows6'), this.jiffiesToNs);
         r.policies = decodePolicies(obj.map('tc_policy'));
       } else if (key === 'kprobe_syscall_latency') r.syscalls = decodeSyscallHistograms(obj.map('syscall_hist'), obj.map('syscall_sum_ns'));
       else if (key === 'tracepoint_net') {

@@ -74,6 +74,8 @@ describe('eBPF programs on a veth pair into a test namespace', { skip }, () => {
     assert.equal(req.src, lab.ns4);
     assert.equal(req.dst, lab.host4);
     assert.ok(req.lastSeenNs >= req.firstSeenNs && req.firstSeenNs > 0);
+    // Kernel jiffies converted to CLOCK_MONOTONIC ns (what process.hrtime reads): "last seen" is just now.
+    assert.ok(Math.abs(Number(process.hrtime.bigint()) - req.lastSeenNs) < 2e9, `last seen ${req.lastSeenNs} vs now ${process.hrtime.bigint()}`);
   });
 
   it('a drop policy on a source drops its packets (an action, not a count) until it is cleared; a repeated write does not stack', () => {

@@ -52,7 +52,7 @@ export function computeRates(nodeId: string, r0: CounterReading, r1: CounterRead
   return {
     nodeId,
     intervalMs: r1.atMs - r0.atMs,
-    interfaces: deltas(r0.xdp, r1.xdp, (x) => `${x.ifindex}|${x.l3}|${x.l4}`, ['packets', 'bytes', 'drops']).map(({ item, d }) => ({
+    interfaces: deltas(r0.xdp, r1.xdp, (x) => `${x.interface}|${x.l3}|${x.l4}`, ['packets', 'bytes', 'drops']).map(({ item, d }) => ({
       interface: item.interface,
       l3: item.l3,
       l4: item.l4,
