@@ -1,0 +1,215 @@
+/**
+ * `npm run bench:payments [-- --invoices N --parallel P]`: N concurrent invoices (half USDT
+ * TRC-20, half TON) paid and confirmed against the embedded dev server (a private instance with
+ * temporal-dev.yaml's SQLite settings), one real control worker process, and the chain stand-ins
+ * (TronGrid/TronScan over an in-memory ledger; toncenter/tonapi over @ton/sandbox).
+ *
+ * Phases: open all invoices at once → make every transfer final on chain → "I paid" for each
+ * (P in flight) and time until the update returns confirmed → wait for every workflow to finish.
+ * Then it audits: none lost (every invoice fulfilled with its own transaction), none double
+ * credited (each transaction claimed by one invoice; one access key per invoice). Prints the
+ * figures and writes bench/results/payments.json.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { comment, toNano } from '@ton/core';
+import { Blockchain } from '@ton/sandbox';
+import { loadDevServerSpec } from '../common/dev-server-spec.js';
+import { startDevServer } from '../common/dev-server.js';
+import { freePort } from '../common/net.js';
+import { fromRoot } from '../common/paths.js';
+import { CONTROL_TASK_QUEUE } from '../common/task-queues.js';
+import { spawnWorker, waitUntilReady } from '../common/worker-process.js';
+import { accessKeyRecordPath } from '../activities/control/payments/access-key.js';
+import { iPaidUpdate, invoiceQuery, type Currency, type Invoice } from '../workflows/payments/contract.js';
+import { paymentConfirmation } from '../workflows/payments/payment-confirmation.js';
+import { writeTariffs } from '../test/payments/support.js';
+import { randomTronAddress, startTronGrid, startTronScan, TronLedger } from '../test/standins/tron.js';
+import { startTonapi, startToncenter, TonTxStore } from '../test/standins/ton.js';
+
+const { values } = parseArgs({ options: { invoices: { type: 'string', default: '1000' }, parallel: { type: 'string', default: '100' }, out: { type: 'string', default: 'bench/results/payments.json' } } });
+const N = Number(values.invoices);
+const P = Number(values.parallel);
+
+async function pool<T, R>(items: T[], limit: number, fn: (t: T, i: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!, i);
+    }
+  }));
+  return out;
+}
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+
+async function main() {
+  const workDir = fromRoot(`.data/bench-payments-${process.pid}`);
+  fs.rmSync(workDir, { recursive: true, force: true });
+  fs.mkdirSync(workDir, { recursive: true });
+  const spec = loadDevServerSpec();
+  spec.port = await freePort(spec.ip);
+  spec.ui = { enabled: false, port: 0 };
+  spec.metricsPort = 0;
+  spec.dbFilename = path.join(workDir, 'temporal.sqlite');
+  spec.logLevel = 'error';
+  const server = await startDevServer(spec, { logFile: path.join(workDir, 'server.log') });
+  const cleanups: Array<() => Promise<unknown>> = [() => server.stop()];
+  try {
+    const ledger = new TronLedger();
+    const store = new TonTxStore();
+    const bc = await Blockchain.create();
+    const merchantTon = await bc.treasury('merchant');
+    const payer = await bc.treasury('payer');
+    const merchantTron = randomTronAddress();
+    const [trongrid, tronscan, toncenter, tonapi] = await Promise.all([startTronGrid(ledger), startTronScan(ledger), startToncenter(store), startTonapi(store)]);
+    cleanups.push(() => trongrid.close(), () => tronscan.close(), () => toncenter.close(), () => tonapi.close());
+    const dataDir = path.join(workDir, 'data');
+    const tariffsFile = writeTariffs(dataDir, {
+      tronMerchant: merchantTron,
+      tonMerchant: merchantTon.address.toString(),
+      trongrid: trongrid.url,
+      tronscan: tronscan.url,
+      toncenter: toncenter.endpoint,
+      tonapi: tonapi.url,
+      // Production-like polling: the "I paid" update, not the timer, drives confirmation here.
+      policy: { invoiceTtlSeconds: 1800, lateWindowSeconds: 60, poll: { initialSeconds: 10, maxSeconds: 120, backoffCoefficient: 1.5, verifyingSeconds: 5 } },
+    });
+    const worker = spawnWorker({
+      name: 'control',
+      args: ['--role', 'control'],
+      httpPort: await freePort(),
+      env: { TEMPORAL_ADDRESS: server.address, TEMPORAL_NAMESPACE: server.namespace, X0T_TARIFFS_FILE: tariffsFile, X0T_DATA_DIR: dataDir, X0T_LOG_LEVEL: 'warn', TELEGRAM_BOT_TOKEN: '' },
+      output: (l) => fs.appendFileSync(path.join(workDir, 'worker.log'), l + '\n'),
+    });
+    cleanups.unshift(() => worker.stop());
+    await waitUntilReady(worker);
+    const connection = await Connection.connect({ address: server.address });
+    cleanups.unshift(() => connection.close());
+    const client = new Client({ connection, namespace: server.namespace });
+
+    const runTag = Date.now().toString(36);
+    const requests = Array.from({ length: N }, (_, i) => ({
+      invoiceId: `INV-b${runTag}-${i}`,
+      customerId: `bench-${runTag}-${i}`,
+      tierId: 'month',
+      currency: (i % 2 === 0 ? 'USDT_TRC20' : 'TON') as Currency,
+    }));
+
+    // 1. Open all invoices at once.
+    const t0 = Date.now();
+    const handles = await pool(requests, 200, (r) => client.workflow.start(paymentConfirmation, { workflowId: r.invoiceId, taskQueue: CONTROL_TASK_QUEUE, args: [r], workflowIdReusePolicy: 'REJECT_DUPLICATE' }));
+    const tStarted = Date.now();
+    const invoices: Invoice[] = await pool(handles, 100, async (h) => {
+      for (;;) {
+        const v = await h.query(invoiceQuery);
+        if (v.invoice.amountBaseUnits) return v.invoice;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    });
+    const tPriced = Date.now();
+    console.log(`opened ${N} invoices in ${tStarted - t0} ms; all priced after ${tPriced - t0} ms`);
+
+    // 2. Every transfer made final on chain (one per invoice).
+    const txOf = new Map<string, string>();
+    for (const inv of invoices) {
+      if (inv.currency === 'USDT_TRC20') {
+        txOf.set(inv.invoiceId, ledger.add({ to: merchantTron, value: inv.amountBaseUnits, solidified: true }).txId);
+      } else {
+        const res = await payer.send({ to: merchantTon.address, value: BigInt(inv.amountBaseUnits), body: comment(inv.invoiceId), bounce: false });
+        store.add(res.transactions);
+        const tx = res.transactions.find((t) => t.inMessage?.info.type === 'internal' && t.inMessage.info.dest.equals(merchantTon.address));
+        txOf.set(inv.invoiceId, tx!.hash().toString('hex'));
+      }
+    }
+    void toNano;
+
+    // 3. "I paid", P in flight: time until the update answers confirmed (or already fulfilled).
+    const tPay = Date.now();
+    const latencies: number[] = [];
+    const latencyOf = new Map<string, number>();
+    const notConfirmed: string[] = [];
+    await pool(handles, P, async (h: WorkflowHandle<typeof paymentConfirmation>) => {
+      const s = performance.now();
+      const v = await h.executeUpdate(iPaidUpdate);
+      const ms = performance.now() - s;
+      latencyOf.set(h.workflowId, ms);
+      if (v.status === 'confirmed' || v.status === 'fulfilled') latencies.push(ms);
+      else notConfirmed.push(`${h.workflowId}:${v.status}`);
+    });
+    const tConfirmed = Date.now();
+    const results = await pool(handles, 200, (h) => h.result());
+    const tDone = Date.now();
+
+    // 4. Audit.
+    const byTx = new Map<string, string[]>();
+    let lost = 0;
+    let wrongTx = 0;
+    let keys = 0;
+    for (const r of results) {
+      if (r.status !== 'fulfilled' || !r.txHash) lost++;
+      if (r.txHash && r.txHash !== txOf.get(r.invoice.invoiceId)) wrongTx++;
+      if (r.txHash) byTx.set(r.txHash, [...(byTx.get(r.txHash) ?? []), r.invoice.invoiceId]);
+      if (fs.existsSync(accessKeyRecordPath(dataDir, r.invoice.invoiceId))) keys++;
+    }
+    const doubleCredited = [...byTx.values()].filter((v) => v.length > 1).length + wrongTx;
+    let claims = 0;
+    for await (const _ of client.workflow.list({ query: `WorkflowType = "txClaim"` })) claims++;
+    const sorted = latencies.sort((a, b) => a - b);
+    if (process.env.X0T_BENCH_TRACE === '1') {
+      // Where the slowest "I paid" spent its time: the workflow's events after the update arrived.
+      const [slowId] = [...latencyOf.entries()].sort((a, b) => b[1] - a[1])[0] ?? [];
+      const hist = await client.workflow.getHandle(slowId!).fetchHistory();
+      const evs = hist.events ?? [];
+      const i0 = evs.findIndex((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
+      const base = Number(evs[Math.max(0, i0 - 3)]?.eventTime?.seconds ?? 0) * 1000 + Math.round((evs[Math.max(0, i0 - 3)]?.eventTime?.nanos ?? 0) / 1e6);
+      for (const e of evs.slice(Math.max(0, i0 - 3), i0 + 25)) {
+        const t = Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round((e.eventTime?.nanos ?? 0) / 1e6);
+        console.log(`  +${String(t - base).padStart(6)} ms  ${e.eventType}`);
+      }
+    }
+    const result = {
+      invoices: N,
+      lost,
+      double_credited: doubleCredited,
+      confirm_p50_ms: Math.round(pct(sorted, 50)),
+      confirm_p95_ms: Math.round(pct(sorted, 95)),
+      confirm_p99_ms: Math.round(pct(sorted, 99)),
+      confirm_max_ms: Math.round(sorted[sorted.length - 1] ?? NaN),
+      not_confirmed_by_i_paid: notConfirmed.length,
+      i_paid_parallel: P,
+      open_all_ms: tPriced - t0,
+      confirm_phase_ms: tConfirmed - tPay,
+      fulfil_all_ms: tDone - tPay,
+      throughput_confirmed_per_s: Math.round((N / ((tConfirmed - tPay) / 1000)) * 10) / 10,
+      throughput_fulfilled_per_s: Math.round((N / ((tDone - tPay) / 1000)) * 10) / 10,
+      access_keys_issued: keys,
+      tx_claims_in_ledger: claims,
+      mix: { USDT_TRC20: Math.ceil(N / 2), TON: Math.floor(N / 2) },
+      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+      server: { kind: 'temporal server start-dev (SQLite file)', pragmas: spec.sqlitePragmas },
+      measured_at: new Date().toISOString(),
+    };
+    console.log(JSON.stringify(result, null, 2));
+    if (notConfirmed.length) console.log('not confirmed by "I paid":', notConfirmed.slice(0, 10).join(', '));
+    fs.mkdirSync(path.dirname(fromRoot(values.out!)), { recursive: true });
+    fs.writeFileSync(fromRoot(values.out!), JSON.stringify(result, null, 2) + '\n');
+    const ok = lost === 0 && doubleCredited === 0 && result.confirm_p95_ms < 2000;
+    console.log(ok ? 'bar met: none lost, none double-credited, confirmation p95 < 2 s' : 'bar NOT met');
+  } finally {
+    for (const c of cleanups) await c().catch(() => undefined);
+    if (process.env.X0T_KEEP_BENCH_DIR !== '1') fs.rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
