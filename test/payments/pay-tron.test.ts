@@ -3,7 +3,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Client, Connection, WorkflowHandle } from '@temporalio/client';
 import { TronGridProvider } from '../../activities/control/payments/tron.js';
-import { txClaim, txClaimWorkflowId } from '../../workflows/payments/claims.js';
+import { amountClaimOwnerQuery, amountClaimWorkflowId, txClaim, txClaimWorkflowId } from '../../workflows/payments/claims.js';
 import { iPaidUpdate, invoiceQuery, type Invoice } from '../../workflows/payments/contract.js';
 import { paymentConfirmation } from '../../workflows/payments/payment-confirmation.js';
 import type { StandinServer } from '../standins/http.js';
@@ -76,6 +76,9 @@ describe('USDT TRC-20 payments against the TronGrid and TronScan stand-ins', () 
   test('open invoices get distinct amounts', async () => {
     const opened = await Promise.all(['u1', 'u2', 'u3', 'u4', 'u5'].map((l) => start(l)));
     assert.equal(new Set(opened.map((o) => o.inv.amountBaseUnits)).size, opened.length);
+    const held = client.workflow.getHandle(amountClaimWorkflowId('USDT_TRC20', merchant, opened[0]!.inv.amountBaseUnits));
+    assert.deepEqual(await held.query(amountClaimOwnerQuery), { invoiceId: opened[0]!.inv.invoiceId }, 'the amount is held by its invoice');
+    await recordHistoryIfAsked(env, held, 'amountClaim');
     await Promise.all(opened.map((o) => o.handle.terminate('test done')));
   });
 

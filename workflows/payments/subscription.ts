@@ -9,7 +9,7 @@ import {
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
-  proxyActivities,
+  proxyLocalActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -26,8 +26,9 @@ import {
   type SubscriptionView,
 } from './contract.js';
 
-const { notifyCustomer, subscriptionPolicy } = proxyActivities<PaymentActivities>({
-  startToCloseTimeout: '30 seconds',
+// Light, idempotent activities in the control worker itself (local: no server round trips).
+const { notifyCustomer, subscriptionPolicy } = proxyLocalActivities<PaymentActivities>({
+  startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['InvalidInput'] },
 });
 
