@@ -54,7 +54,7 @@ export class Analyzer {
   /** Throws TelemetryError for malformed input. */
   analyze(input: AnalyzeInput, with_?: { keepFeatures?: boolean }): AnalysisResult & Partial<Pick<CausalResult, 'candidates' | 'features'>> {
     const cur = indexSnapshot(input.snapshot, 'snapshot');
-    const hist = (input.history ?? []).map((h, i) => indexSnapshot(h, `history[${i}]`));
+    const hist = (input.history ?? []).map((h, i) => indexSnapshot(h, `history[${i}]`, cur));
     const graph = buildGraph(cur, this.meta.stats);
     const scores = this.model.score(graph);
     const causal = analyseCause({ history: [...hist, cur], graph, scores, ranker: this.meta.ranker });

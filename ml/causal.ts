@@ -82,128 +82,162 @@ export interface CausalResult {
 
 interface Signals {
   T: number;
-  /** [entity][t] anomaly signal; entities = nodes then links of the current snapshot. */
-  s: Float32Array[];
+  /** Anomaly signal of every entity (nodes then links of the current snapshot) at the last step. */
+  last: Float32Array;
+  /** The signal over all steps for one entity (computed on demand, cached). */
+  series(e: number): Float32Array;
   silentNow: Uint8Array;
-  /** Per entity, the metric values now and their baseline mean (for explanations). */
-  now: (e: number) => string[];
+  /** Metrics of one entity that deviate now, with their usual value (for explanations). */
+  now(e: number): string[];
 }
 
-function mean(xs: number[]): number {
-  let a = 0;
-  for (const x of xs) a += x;
-  return a / xs.length;
-}
-
-const NODE_TX = [(x: number) => x, (x: number) => x, Math.log1p, Math.log1p];
+// Per metric: log-transform heavy-tailed ones; a floor on the spread keeps a flat baseline from
+// turning noise into huge z-scores.
+const NODE_LOG = [false, false, true, true];
 const NODE_FLOOR = [0.04, 0.03, 0.4, 0.12];
-const LINK_TX = [(x: number) => x, Math.log1p, Math.log1p];
+const LINK_LOG = [false, true, true];
 const LINK_FLOOR = [0.006, 0.12, 0.12];
+const NM = NODE_METRICS.length;
+const LM = LINK_METRICS.length;
+const LS = 3; // link symptoms: loss, latency, throughput (age is not a symptom)
 
-/** Aligns history snapshots onto the current snapshot's node/link indices (by id). */
-function align(cur: IndexedSnapshot, h: IndexedSnapshot): { node: Int32Array; link: Int32Array } {
+/** Maps the current snapshot's node/link indices into a history snapshot's; null when identical. */
+function align(cur: IndexedSnapshot, h: IndexedSnapshot): { node: Int32Array; link: Int32Array } | null {
   const n = cur.nodeIds.length;
   const L = cur.linkIds.length;
-  const node = new Int32Array(n).fill(-1);
-  const link = new Int32Array(L).fill(-1);
-  for (let v = 0; v < n; v++) node[v] = h.nodeIds[v] === cur.nodeIds[v] ? v : h.index.get(cur.nodeIds[v]!) ?? -1;
-  let linkIndex: Map<string, number> | undefined;
-  for (let l = 0; l < L; l++) {
-    if (h.linkIds[l] === cur.linkIds[l]) link[l] = l;
-    else {
-      linkIndex ??= new Map(h.linkIds.map((id, i) => [id, i]));
-      link[l] = linkIndex.get(cur.linkIds[l]!) ?? -1;
-    }
-  }
+  let same = h.nodeIds.length === n && h.linkEnds.length === cur.linkEnds.length;
+  for (let v = 0; same && v < n; v++) same = h.nodeIds[v] === cur.nodeIds[v];
+  for (let i = 0; same && i < cur.linkEnds.length; i++) same = h.linkEnds[i] === cur.linkEnds[i];
+  if (same) return null;
+  const node = new Int32Array(n);
+  for (let v = 0; v < n; v++) node[v] = h.index.get(cur.nodeIds[v]!) ?? -1;
+  const linkIndex = new Map(h.linkIds.map((id, i) => [id, i]));
+  const link = new Int32Array(L);
+  for (let l = 0; l < L; l++) link[l] = linkIndex.get(cur.linkIds[l]!) ?? -1;
   return { node, link };
 }
 
-/** Anomaly signal of every entity at every step (history oldest first, current last). */
-export function anomalySignals(history: IndexedSnapshot[], only?: Set<number>): Signals {
+/**
+ * Anomaly signal per entity: the largest |z| of its own metrics against the mean and spread of the
+ * first half of the history. A node that reported before and reports nothing now is SILENT.
+ */
+export function anomalySignals(history: IndexedSnapshot[]): Signals {
   const cur = history[history.length - 1]!;
   const T = history.length;
   const n = cur.nodeIds.length;
   const L = cur.linkIds.length;
   const maps = history.map((h) => (h === cur ? null : align(cur, h)));
-  const base = Math.max(1, Math.floor(T / 2));
-  const NM = NODE_METRICS.length;
-  const LM = LINK_METRICS.length;
-  const s: Float32Array[] = new Array(n + L);
-  const silentNow = new Uint8Array(n);
-  const stats = new Map<number, { mu: number[]; sd: number[] }>();
-  const valueAt = (e: number, t: number, m: number): number => {
-    const h = history[t]!;
+  const base = T > 1 ? Math.max(1, Math.floor(T / 2)) : 1;
+  // Values of one (entity, metric) at step t, transformed; NaN when missing.
+  const nodeVal = (v: number, m: number, t: number): number => {
     const map = maps[t];
-    if (e < n) {
-      const i = map ? map.node[e]! : e;
-      return i < 0 ? Number.NaN : h.nodeValues[i * NM + m]!;
-    }
-    const i = map ? map.link[e - n]! : e - n;
-    return i < 0 ? Number.NaN : h.linkValues[i * LM + m]!;
+    const i = map ? map.node[v]! : v;
+    if (i < 0) return Number.NaN;
+    const x = history[t]!.nodeValues[i * NM + m]!;
+    return NODE_LOG[m] ? Math.log1p(x) : x;
   };
-  const entities = only ? [...only] : Array.from({ length: n + L }, (_, i) => i);
-  for (const e of entities) {
-    const isNode = e < n;
-    const M = isNode ? NM : 3; // links: loss, latency, throughput (age is not a symptom)
-    const tx = isNode ? NODE_TX : LINK_TX;
-    const floor = isNode ? NODE_FLOOR : LINK_FLOOR;
-    const mu: number[] = [];
-    const sd: number[] = [];
-    let everSeen = false;
-    for (let m = 0; m < M; m++) {
-      const xs: number[] = [];
-      for (let t = 0; t < (T > 1 ? base : 1); t++) {
-        const x = valueAt(e, t, m);
-        if (!Number.isNaN(x)) xs.push(tx[m]!(x));
-      }
-      if (xs.length === 0) {
-        mu.push(Number.NaN);
-        sd.push(1);
-        continue;
-      }
-      everSeen = true;
-      const a = mean(xs);
-      const v = xs.length > 1 ? mean(xs.map((x) => (x - a) ** 2)) : 0;
-      mu.push(a);
-      sd.push(Math.max(Math.sqrt(v), floor[m]!));
-    }
-    stats.set(e, { mu, sd });
-    const series = new Float32Array(T);
-    for (let t = 0; t < T; t++) {
-      let z = 0;
-      let seen = 0;
+  const linkVal = (l: number, m: number, t: number): number => {
+    const map = maps[t];
+    const i = map ? map.link[l]! : l;
+    if (i < 0) return Number.NaN;
+    const x = history[t]!.linkValues[i * LM + m]!;
+    return LINK_LOG[m] ? Math.log1p(x) : x;
+  };
+  const nodeMu = new Float64Array(n * NM);
+  const nodeSd = new Float64Array(n * NM);
+  const nodeSeen = new Uint8Array(n);
+  const linkMu = new Float64Array(L * LS);
+  const linkSd = new Float64Array(L * LS);
+  const baseline = (val: (e: number, m: number, t: number) => number, count: number, M: number, floors: number[], mu: Float64Array, sd: Float64Array, seen?: Uint8Array) => {
+    for (let e = 0; e < count; e++) {
       for (let m = 0; m < M; m++) {
-        const x = valueAt(e, t, m);
-        if (Number.isNaN(x)) continue;
-        seen++;
-        if (Number.isNaN(mu[m]!)) continue;
-        z = Math.max(z, Math.abs(tx[m]!(x) - mu[m]!) / sd[m]!);
+        let s = 0;
+        let s2 = 0;
+        let c = 0;
+        for (let t = 0; t < base; t++) {
+          const x = val(e, m, t);
+          if (x !== x) continue;
+          s += x;
+          s2 += x * x;
+          c++;
+        }
+        if (c === 0) {
+          mu[e * M + m] = Number.NaN;
+          sd[e * M + m] = 1;
+          continue;
+        }
+        if (seen) seen[e] = 1;
+        const a = s / c;
+        mu[e * M + m] = a;
+        sd[e * M + m] = Math.max(Math.sqrt(Math.max(0, s2 / c - a * a)), floors[m]!);
       }
-      if (isNode && seen === 0 && everSeen) z = SILENT;
-      series[t] = Math.min(z, 50);
     }
-    s[e] = series;
-    if (isNode && series[T - 1] === SILENT) silentNow[e] = 1;
+  };
+  baseline(nodeVal, n, NM, NODE_FLOOR, nodeMu, nodeSd, nodeSeen);
+  baseline(linkVal, L, LS, LINK_FLOOR, linkMu, linkSd);
+  const at = (e: number, t: number): number => {
+    let z = 0;
+    if (e < n) {
+      let seen = 0;
+      for (let m = 0; m < NM; m++) {
+        const x = nodeVal(e, m, t);
+        if (x !== x) continue;
+        seen++;
+        const mu = nodeMu[e * NM + m]!;
+        if (mu === mu) z = Math.max(z, Math.abs(x - mu) / nodeSd[e * NM + m]!);
+      }
+      if (seen === 0 && nodeSeen[e]) z = SILENT;
+    } else {
+      const l = e - n;
+      for (let m = 0; m < LS; m++) {
+        const x = linkVal(l, m, t);
+        const mu = linkMu[l * LS + m]!;
+        if (x === x && mu === mu) z = Math.max(z, Math.abs(x - mu) / linkSd[l * LS + m]!);
+      }
+    }
+    return Math.min(z, 50);
+  };
+  const last = new Float32Array(n + L);
+  const silentNow = new Uint8Array(n);
+  for (let e = 0; e < n + L; e++) {
+    last[e] = at(e, T - 1);
+    if (e < n && last[e] === SILENT && nodeSeen[e]) {
+      let any = false;
+      for (let m = 0; m < NM && !any; m++) any = nodeVal(e, m, T - 1) === nodeVal(e, m, T - 1);
+      silentNow[e] = any ? 0 : 1;
+    }
   }
+  const cache = new Map<number, Float32Array>();
+  const series = (e: number): Float32Array => {
+    let s = cache.get(e);
+    if (!s) {
+      s = new Float32Array(T);
+      for (let t = 0; t < T; t++) s[t] = t === T - 1 ? last[e]! : at(e, t);
+      cache.set(e, s);
+    }
+    return s;
+  };
   const now = (e: number): string[] => {
-    const st = stats.get(e);
-    if (!st) return [];
     const out: string[] = [];
-    const names = e < n ? NODE_METRICS : LINK_METRICS.slice(0, 3);
-    const inv = (m: number, y: number) => ((e < n ? m >= 2 : m >= 1) ? Math.expm1(y) : y);
-    for (let m = 0; m < names.length; m++) {
-      const x = valueAt(e, T - 1, m);
-      if (Number.isNaN(st.mu[m]!)) continue;
-      if (Number.isNaN(x)) {
-        out.push(`${names[m]} missing (usual ${fmt(inv(m, st.mu[m]!))})`);
+    const isNode = e < n;
+    const names = isNode ? NODE_METRICS : LINK_METRICS.slice(0, LS);
+    const logs = isNode ? NODE_LOG : LINK_LOG;
+    const k = isNode ? e : e - n;
+    const M = isNode ? NM : LS;
+    for (let m = 0; m < M; m++) {
+      const mu = (isNode ? nodeMu : linkMu)[k * M + m]!;
+      if (mu !== mu) continue;
+      const usual = logs[m] ? Math.expm1(mu) : mu;
+      const x = isNode ? nodeVal(k, m, T - 1) : linkVal(k, m, T - 1);
+      if (x !== x) {
+        out.push(`${names[m]} missing (usual ${fmt(usual)})`);
         continue;
       }
-      const z = Math.abs((e < n ? NODE_TX : LINK_TX)[m]!(x) - st.mu[m]!) / st.sd[m]!;
-      if (z > THETA) out.push(`${names[m]} ${fmt(x)} (usual ${fmt(inv(m, st.mu[m]!))})`);
+      if (Math.abs(x - mu) / (isNode ? nodeSd : linkSd)[k * M + m]! > THETA) out.push(`${names[m]} ${fmt(logs[m] ? Math.expm1(x) : x)} (usual ${fmt(usual)})`);
     }
     return out;
   };
-  return { T, s, silentNow, now };
+  return { T, last, series, silentNow, now };
 }
 
 function fmt(x: number): string {
@@ -260,12 +294,10 @@ export function analyseCause(inp: CausalInput): CausalResult {
   const T = inp.history.length;
   const entityId = (e: number) => (e < n ? g.nodeIds[e]! : g.linkIds[e - n]!);
   const kindOf = (e: number): 'node' | 'link' => (e < n ? 'node' : 'link');
-  const times = inp.history.map((h, i) => (i === T - 1 ? cur : h));
-  void times;
 
   // 1–2. Signals now for everyone; anomalous set and candidates.
   const sig = anomalySignals(inp.history);
-  const last = (e: number) => sig.s[e]![T - 1]!;
+  const last = (e: number) => sig.last[e]!;
   const gnn = (e: number) => (e < n ? scores.node[e]! : scores.edge[e - n]!);
   const anomalous = new Set<number>();
   // Anomalous: the model says so, or the entity's own metrics deviate strongly (a short baseline makes z > THETA alone noisy).
@@ -284,7 +316,7 @@ export function analyseCause(inp: CausalInput): CausalResult {
   }
   const onset = new Map<number, number>();
   for (const e of cand) {
-    const s = sig.s[e]!;
+    const s = sig.series(e);
     let o = Number.POSITIVE_INFINITY;
     for (let t = 0; t < T; t++) if (s[t]! > THETA) { o = t; break; }
     if (anomalous.has(e) && o === Number.POSITIVE_INFINITY) o = T - 1; // flagged by the model only
@@ -306,7 +338,7 @@ export function analyseCause(inp: CausalInput): CausalResult {
     const ox = onset.get(x)!;
     const oy = onset.get(y)!;
     if (ox === Number.POSITIVE_INFINITY && oy === Number.POSITIVE_INFINITY) return;
-    const w = Math.max(0.05, Math.abs(corr(sig.s[x]!, sig.s[y]!)));
+    const w = Math.max(0.05, Math.abs(corr(sig.series(x), sig.series(y))));
     if (ox <= oy) {
       causesOf[j]!.push({ i, w });
       edges.push({ from: entityId(x), to: entityId(y), weight: round(w) });
@@ -455,13 +487,12 @@ function round(x: number): number {
 function classify(root: number, f: number[], cand: number[], onset: Map<number, number>, anomalous: Set<number>, n: number, sig: Signals, g: TelemetryGraph): Exclude<Scenario, 'healthy'> {
   if (root >= n) return 'link_degradation';
   if (sig.silentNow[root]) return 'partition';
-  const T = sig.T;
   // Neighbouring nodes that became anomalous after the root: spread.
   let spread = 0;
   const o = onset.get(root)!;
   for (let j = g.adj.off[root]!; j < g.adj.off[root + 1]!; j++) {
     const u = g.adj.nbr[j]!;
-    if (anomalous.has(u) && (onset.get(u) ?? Number.POSITIVE_INFINITY) > o && sig.s[u]![T - 1]! > THETA) spread++;
+    if (anomalous.has(u) && (onset.get(u) ?? Number.POSITIVE_INFINITY) > o && sig.last[u]! > THETA) spread++;
   }
   void cand;
   if (spread >= 2) return 'cascade_failure';

@@ -87,15 +87,18 @@ export class MeshSage {
 
   /** Anomaly scores for one graph (inference). */
   score(g: TelemetryGraph): GraphScores {
-    return tf.tidy(() => {
+    const [probT, edgeT] = tf.tidy(() => {
       const { node, edge } = this.logits(g, this.config.seed);
-      const prob = tf.softmax(node).dataSync() as Float32Array;
-      const C = this.classes;
-      const nodeScore = new Float32Array(g.n);
-      for (let v = 0; v < g.n; v++) nodeScore[v] = 1 - prob[v * C]!;
-      const edgeScore = (tf.sigmoid(edge).dataSync() as Float32Array).slice();
-      return { node: nodeScore, nodeClassProb: prob.slice(), edge: edgeScore };
+      return [tf.softmax(node), tf.sigmoid(edge)];
     });
+    // Read out after tidy: tidy would walk a returned typed array element by element.
+    const prob = (probT.dataSync() as Float32Array).slice();
+    const edgeScore = (edgeT.dataSync() as Float32Array).slice();
+    tf.dispose([probT, edgeT]);
+    const C = this.classes;
+    const nodeScore = new Float32Array(g.n);
+    for (let v = 0; v < g.n; v++) nodeScore[v] = 1 - prob[v * C]!;
+    return { node: nodeScore, nodeClassProb: prob, edge: edgeScore };
   }
 
   exportWeights(): SavedWeights {

@@ -75,13 +75,15 @@ export function nodeTelemetryFromHost(s: HostSnapshot, syscallP99Us?: number | n
   };
 }
 
-/** A value read from telemetry: a number, or null when it was not measured. */
-function checkMetric(v: unknown, name: NodeMetric | LinkMetric, where: string): number | null {
-  if (v === null || v === undefined) return null;
-  if (typeof v !== 'number') throw new TelemetryError(`${where}.${name} must be a number or null, got ${typeof v}`);
-  if (!Number.isFinite(v)) throw new TelemetryError(`${where}.${name} is ${v}: use null for a value that was not measured`);
+/** A value read from telemetry: a number, or NaN when it was not measured (null or absent). */
+function checkMetric(v: unknown, name: NodeMetric | LinkMetric, where: string, i: number): number {
+  if (v === null || v === undefined) return Number.NaN;
+  if (typeof v !== 'number') throw new TelemetryError(`${where}[${i}].${name} must be a number or null, got ${typeof v}`);
   const [lo, hi] = RANGES[name];
-  if (v < lo || v > hi) throw new TelemetryError(`${where}.${name} = ${v} is outside [${lo}, ${hi}]`);
+  if (!(v >= lo && v <= hi)) {
+    if (!Number.isFinite(v)) throw new TelemetryError(`${where}[${i}].${name} is ${v}: use null for a value that was not measured`);
+    throw new TelemetryError(`${where}[${i}].${name} = ${v} is outside [${lo}, ${hi}]`);
+  }
   return v;
 }
 
@@ -92,6 +94,7 @@ export interface IndexedSnapshot {
   index: Map<string, number>;
   /** [node][metric] row-major, NODE_METRICS order; NaN = missing. */
   nodeValues: Float64Array;
+  /** Canonical link ids (`a--b`, a < b). */
   linkIds: string[];
   linkEnds: Int32Array; // [2*l] = a index, [2*l+1] = b index
   /** [link][metric] row-major, LINK_METRICS order; NaN = missing. */
@@ -101,8 +104,10 @@ export interface IndexedSnapshot {
 /**
  * Validates a snapshot and lays it out in columns. Rejects what cannot be right (duplicate or
  * invalid ids, links to unknown nodes, self-loops, non-finite or out-of-range values).
+ * `like`: a snapshot indexed before (e.g. the next one in a history); when the node ids are the
+ * same, in the same order, its index is reused.
  */
-export function indexSnapshot(s: MeshSnapshot, where = 'snapshot'): IndexedSnapshot {
+export function indexSnapshot(s: MeshSnapshot, where = 'snapshot', like?: IndexedSnapshot): IndexedSnapshot {
   if (!s || typeof s !== 'object') throw new TelemetryError(`${where} must be an object`);
   if (!Array.isArray(s.nodes)) throw new TelemetryError(`${where}.nodes must be an array`);
   if (!Array.isArray(s.links)) throw new TelemetryError(`${where}.links must be an array`);
@@ -110,43 +115,60 @@ export function indexSnapshot(s: MeshSnapshot, where = 'snapshot'): IndexedSnaps
   if (s.nodes.length === 0) throw new TelemetryError(`${where}.nodes is empty`);
   const n = s.nodes.length;
   const nodeIds: string[] = new Array(n);
-  const index = new Map<string, number>();
   const nodeValues = new Float64Array(n * NODE_METRICS.length);
+  const wn = `${where}.nodes`;
+  let same = like !== undefined && like.nodeIds.length === n;
   for (let i = 0; i < n; i++) {
     const node = s.nodes[i]!;
-    if (!node || typeof node.nodeId !== 'string' || node.nodeId.length === 0) throw new TelemetryError(`${where}.nodes[${i}].nodeId must be a non-empty string`);
-    if (index.has(node.nodeId)) throw new TelemetryError(`${where}.nodes[${i}]: duplicate node id ${JSON.stringify(node.nodeId)}`);
-    index.set(node.nodeId, i);
+    if (!node || typeof node.nodeId !== 'string' || node.nodeId.length === 0) throw new TelemetryError(`${wn}[${i}].nodeId must be a non-empty string`);
     nodeIds[i] = node.nodeId;
-    for (let m = 0; m < NODE_METRICS.length; m++) {
-      const name = NODE_METRICS[m]!;
-      nodeValues[i * NODE_METRICS.length + m] = checkMetric(node[name], name, `${where}.nodes[${i}]`) ?? Number.NaN;
+    if (same && like!.nodeIds[i] !== node.nodeId) same = false;
+    const o = i * 4;
+    nodeValues[o] = checkMetric(node.cpuBusyRatio, 'cpuBusyRatio', wn, i);
+    nodeValues[o + 1] = checkMetric(node.memUsedRatio, 'memUsedRatio', wn, i);
+    nodeValues[o + 2] = checkMetric(node.dropsPerSec, 'dropsPerSec', wn, i);
+    nodeValues[o + 3] = checkMetric(node.syscallP99Us, 'syscallP99Us', wn, i);
+  }
+  let index: Map<string, number>;
+  if (same) index = like!.index;
+  else {
+    index = new Map();
+    for (let i = 0; i < n; i++) {
+      if (index.has(nodeIds[i]!)) throw new TelemetryError(`${wn}[${i}]: duplicate node id ${JSON.stringify(nodeIds[i])}`);
+      index.set(nodeIds[i]!, i);
     }
   }
   const L = s.links.length;
-  const linkIds: string[] = new Array(L);
   const linkEnds = new Int32Array(2 * L);
   const linkValues = new Float64Array(L * LINK_METRICS.length);
-  const seen = new Set<string>();
+  const seen = new Set<number>();
+  const wl = `${where}.links`;
   for (let l = 0; l < L; l++) {
     const link = s.links[l]!;
-    const w = `${where}.links[${l}]`;
-    if (!link || typeof link.a !== 'string' || typeof link.b !== 'string') throw new TelemetryError(`${w} must have string ends a and b`);
+    if (!link || typeof link.a !== 'string' || typeof link.b !== 'string') throw new TelemetryError(`${wl}[${l}] must have string ends a and b`);
     const ia = index.get(link.a);
     const ib = index.get(link.b);
-    if (ia === undefined) throw new TelemetryError(`${w}.a: unknown node id ${JSON.stringify(link.a)}`);
-    if (ib === undefined) throw new TelemetryError(`${w}.b: unknown node id ${JSON.stringify(link.b)}`);
-    if (ia === ib) throw new TelemetryError(`${w}: a link from ${JSON.stringify(link.a)} to itself`);
-    const id = linkId(link.a, link.b);
-    if (seen.has(id)) throw new TelemetryError(`${w}: duplicate link ${id}`);
-    seen.add(id);
-    linkIds[l] = id;
+    if (ia === undefined) throw new TelemetryError(`${wl}[${l}].a: unknown node id ${JSON.stringify(link.a)}`);
+    if (ib === undefined) throw new TelemetryError(`${wl}[${l}].b: unknown node id ${JSON.stringify(link.b)}`);
+    if (ia === ib) throw new TelemetryError(`${wl}[${l}]: a link from ${JSON.stringify(link.a)} to itself`);
+    const key = ia < ib ? ia * n + ib : ib * n + ia;
+    if (seen.has(key)) throw new TelemetryError(`${wl}[${l}]: duplicate link ${linkId(link.a, link.b)}`);
+    seen.add(key);
     linkEnds[2 * l] = ia;
     linkEnds[2 * l + 1] = ib;
-    for (let m = 0; m < LINK_METRICS.length; m++) {
-      const name = LINK_METRICS[m]!;
-      linkValues[l * LINK_METRICS.length + m] = checkMetric(link[name], name, w) ?? Number.NaN;
-    }
+    const o = l * 4;
+    linkValues[o] = checkMetric(link.lossRatio, 'lossRatio', wl, l);
+    linkValues[o + 1] = checkMetric(link.latencyMs, 'latencyMs', wl, l);
+    linkValues[o + 2] = checkMetric(link.throughputBps, 'throughputBps', wl, l);
+    linkValues[o + 3] = checkMetric(link.ageSec, 'ageSec', wl, l);
   }
-  return { takenAt: String(s.takenAt), nodeIds, index, nodeValues, linkIds, linkEnds, linkValues };
+  let linkIds: string[] | undefined;
+  return {
+    takenAt: s.takenAt, nodeIds, index, nodeValues, linkEnds, linkValues,
+    // Built on first use: most history snapshots are aligned by index and never need them.
+    get linkIds() {
+      linkIds ??= Array.from({ length: L }, (_, l) => linkId(nodeIds[linkEnds[2 * l]!]!, nodeIds[linkEnds[2 * l + 1]!]!));
+      return linkIds;
+    },
+  };
 }
