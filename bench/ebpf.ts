@@ -194,6 +194,7 @@ async function trafficAB(rt: EbpfRuntime) {
     const withProgs: number[] = [];
     const xdpOnly: number[] = [];
     const tcOnly: number[] = [];
+    const xdpGeneric: number[] = [];
     const xdp = { program: 'xdp_counter', interface: lab.hostIf } as const;
     const tc = { program: 'tc_classifier', interface: lab.hostIf } as const;
     for (let i = 0; i < ROUNDS; i++) {
@@ -207,12 +208,15 @@ async function trafficAB(rt: EbpfRuntime) {
       rt.attach(tc);
       tcOnly.push(iperfGbps(lab));
       rt.detach(tc);
+      rt.attach({ ...xdp, xdpMode: 'generic' });
+      xdpGeneric.push(iperfGbps(lab));
+      rt.detach(xdp);
       log(
         `round ${i + 1}: TCP ${lab.ns} → host Gbit/s: ${round1(without.at(-1)!)} without, ${round1(withProgs.at(-1)!)} with xdp_counter + tc_classifier ` +
-          `(xdp only ${round1(xdpOnly.at(-1)!)}, tc only ${round1(tcOnly.at(-1)!)})`,
+          `(xdp only ${round1(xdpOnly.at(-1)!)}, tc only ${round1(tcOnly.at(-1)!)}, xdp generic mode ${round1(xdpGeneric.at(-1)!)})`,
       );
     }
-    return { without, withProgs, xdpOnly, tcOnly };
+    return { without, withProgs, xdpOnly, tcOnly, xdpGeneric };
   } finally {
     server.kill('SIGTERM');
     lab.destroy();
@@ -255,7 +259,7 @@ async function main() {
       method: {
         per_run: `bpf_prog_test_run_opts, repeat ${REPEAT}, median of ${ROUNDS}, kernel stats off, 64-byte IPv4/UDP frame; *_net_* = minus an empty program of the same type (the harness)`,
         syscalls: `C loop of ${GETPID_CALLS} syscall(SYS_getpid), median of ${ROUNDS} interleaved rounds: none / ours (tp_btf) / ours (raw_tp) / syscount -L`,
-        traffic: `iperf3 -R -t ${IPERF_SECONDS} over a veth pair into a netns, ${ROUNDS} interleaved rounds of none / xdp+tc / xdp / tc, medians`,
+        traffic: `iperf3 -R -t ${IPERF_SECONDS} over a veth pair into a netns, ${ROUNDS} interleaved rounds of none / xdp+tc / xdp / tc / xdp in generic mode, medians`,
       },
       xdp_counter_ns_per_run: xdp,
       tc_classifier_ns_per_run: tc,
@@ -275,6 +279,7 @@ async function main() {
       traffic_change_percent: round1(((median(tr.withProgs) - median(tr.without)) / median(tr.without)) * 100),
       traffic_gbps_xdp_only: round1(median(tr.xdpOnly)),
       traffic_gbps_tc_only: round1(median(tr.tcOnly)),
+      traffic_gbps_xdp_generic_only: round1(median(tr.xdpGeneric)),
       raw: { per_run: runs, syscalls: sc, traffic: tr },
       bars: {
         xdp_counter_le_10ns: { gross: xdp <= 10, net_of_harness: xdp - emptyXdp <= 10 },
@@ -293,7 +298,7 @@ async function main() {
     row('getpid ns (no tracer)', round1(baseNs));
     row('syscall tracer added ns/syscall', `${round1(oursAdded)} (tp_btf; raw_tp ${round1(oursRawAdded)})`);
     row('syscount -L added ns/syscall', round1(peerAdded));
-    row('TCP over veth Gbit/s', `${round1(median(tr.without))} without, ${round1(median(tr.withProgs))} with (${result.traffic_change_percent}%); xdp only ${result.traffic_gbps_xdp_only}, tc only ${result.traffic_gbps_tc_only}`);
+    row('TCP over veth Gbit/s', `${round1(median(tr.without))} without, ${round1(median(tr.withProgs))} with (${result.traffic_change_percent}%); xdp only ${result.traffic_gbps_xdp_only}, tc only ${result.traffic_gbps_tc_only}, xdp generic mode ${result.traffic_gbps_xdp_generic_only}`);
     row('bars', JSON.stringify(result.bars));
   } finally {
     rt.close();

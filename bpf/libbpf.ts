@@ -19,7 +19,7 @@ export const BPF_PROG_TYPE = {
 export const BPF_MAP_TYPE = {
   HASH: 1, ARRAY: 2, PERCPU_HASH: 5, PERCPU_ARRAY: 6, LRU_HASH: 9, LRU_PERCPU_HASH: 10, TASK_STORAGE: 29, RINGBUF: 27,
 } as const;
-export const BPF_ATTACH_TYPE = { TRACE_FENTRY: 24, TCX_INGRESS: 46, TCX_EGRESS: 47 } as const;
+export const BPF_ATTACH_TYPE = { TRACE_FENTRY: 24, XDP: 37, TCX_INGRESS: 46, TCX_EGRESS: 47 } as const;
 export const BPF_STATS_RUN_TIME = 0;
 export const BPF_TC = { INGRESS: 1, EGRESS: 2 } as const;
 export const BPF_ANY = 0n;

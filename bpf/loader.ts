@@ -57,6 +57,9 @@ export function ifindexOf(ifname: string): number {
 }
 
 export type TcDirection = 'ingress' | 'egress';
+export type XdpMode = 'auto' | 'generic' | 'native';
+const XDP_FLAGS_SKB_MODE = 2;
+const XDP_FLAGS_DRV_MODE = 4;
 
 /** What a link is attached to: enough to describe it and to make attaching idempotent. */
 export type AttachTarget =
@@ -220,11 +223,22 @@ export class BpfProgram {
     return this.track(link);
   }
 
-  /** XDP on a device (libbpf picks native mode where the driver has it, else generic). */
-  attachXdp(ifindex: number): BpfLink {
+  /**
+   * XDP on a device. 'auto' lets the kernel pick (native where the driver has it); 'generic' (SKB mode)
+   * runs after the skb exists — on veth that keeps GSO packets whole, where native veth XDP converts
+   * every skb and TCP across the pair loses most of its throughput; 'native' insists on the driver.
+   */
+  attachXdp(ifindex: number, mode: XdpMode = 'auto'): BpfLink {
     this.requireLoaded();
-    const ptr = captureLog((log) => checkPtr(libbpf().bpf_program__attach_xdp(this.ptr, ifindex), `attach XDP ${this.name} to if${ifindex}`, log));
-    return this.libbpfLink(ptr, { kind: 'xdp', ifindex });
+    if (mode === 'auto') {
+      const ptr = captureLog((log) => checkPtr(libbpf().bpf_program__attach_xdp(this.ptr, ifindex), `attach XDP ${this.name} to if${ifindex}`, log));
+      return this.libbpfLink(ptr, { kind: 'xdp', ifindex });
+    }
+    const opts = Buffer.alloc(64); // struct bpf_link_create_opts: sz, then flags at 8
+    opts.writeBigUInt64LE(64n, 0);
+    opts.writeUInt32LE(mode === 'generic' ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE, 8);
+    const fd = checkInt(libbpf().bpf_link_create(this.fd, ifindex, BPF_ATTACH_TYPE.XDP, opts), `attach XDP (${mode}) ${this.name} to if${ifindex}`);
+    return this.fdLink(fd, { kind: 'xdp', ifindex });
   }
 
   /**

@@ -32,7 +32,7 @@ import {
   type XdpStat,
 } from './decoders.js';
 import { BPF_STATS_RUN_TIME, LibbpfError, libbpf } from './libbpf.js';
-import { BpfObject, cleanupPins, detachLegacyTc, ifindexOf, PIN_ROOT, type BpfLink, type TcDirection } from './loader.js';
+import { BpfObject, cleanupPins, detachLegacyTc, ifindexOf, PIN_ROOT, type BpfLink, type TcDirection, type XdpMode } from './loader.js';
 
 export const PROGRAMS = ['xdp_counter', 'tc_classifier', 'kprobe_syscall_latency', 'tracepoint_net', 'fault_injector'] as const;
 export type ProgramName = (typeof PROGRAMS)[number];
@@ -56,6 +56,12 @@ export interface AttachSpec {
   mode?: SyscallMode;
   /** fault_injector only: share of IP packets to drop, 0..100. */
   dropPercent?: number;
+  /**
+   * xdp_counter: XDP mode, default 'auto' (native where the driver has it). 'generic' keeps veth TCP
+   * throughput (native veth XDP converts every GSO skb), but on kernel 6.18 a TC program on the same
+   * device then no longer finds the Ethernet header (tc_classifier counts nothing): not for use with it.
+   */
+  xdpMode?: XdpMode;
   /** Use a legacy netlink TC filter instead of a tcx link (kernels < 6.6). */
   legacyTc?: boolean;
 }
@@ -98,7 +104,7 @@ interface Attachment {
 }
 
 function variantOf(spec: AttachSpec): string {
-  return `${spec.mode ?? 'tp_btf'}/${spec.legacyTc ? 'legacy' : 'tcx'}`;
+  return `${spec.mode ?? 'tp_btf'}/${spec.legacyTc ? 'legacy' : 'tcx'}/${spec.xdpMode ?? 'default'}`;
 }
 
 /** State file of legacy TC filters we made (they outlive the process; removed at next start). */
@@ -247,7 +253,7 @@ export class EbpfRuntime {
         case 'xdp_counter': {
           objectKey = key; // one object per interface: its counters are that interface's
           const obj = this.loadObject(objectKey, 'xdp_counter');
-          links.push(obj.program('xdp_counter').attachXdp(ifindexOf(spec.interface!)));
+          links.push(obj.program('xdp_counter').attachXdp(ifindexOf(spec.interface!), spec.xdpMode ?? 'auto'));
           break;
         }
         case 'tc_classifier': {

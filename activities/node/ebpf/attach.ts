@@ -14,6 +14,8 @@ export const AttachInput = z.object({
   mode: z.enum(SYSCALL_MODES).optional(),
   /** fault_injector: share of IP packets to drop, 0..100 (changing it on an attached injector updates it). */
   dropPercent: z.number().min(0).max(100).optional(),
+  /** xdp_counter: XDP mode (default auto = native where possible; see AttachSpec.xdpMode). */
+  xdpMode: z.enum(['auto', 'generic', 'native']).optional(),
   legacyTc: z.boolean().optional(),
 });
 export type EbpfAttachInput = z.infer<typeof AttachInput>;
