@@ -37,6 +37,8 @@ export const SUBSCRIPTION_WORKFLOW_TYPE = 'subscription';
 
 export const TERMINAL_STATUSES: ReadonlySet<InvoiceStatus> = new Set(['fulfilled', 'expired', 'underpaid', 'overpaid', 'rejected', 'cancelled', 'refunded']);
 export const isTerminal = (s: InvoiceStatus) => TERMINAL_STATUSES.has(s);
+/** Final: nothing the customer does can change it. ('expired' is not: the workflow keeps watching for a late transfer.) */
+export const isFinal = (s: InvoiceStatus) => s !== 'expired' && TERMINAL_STATUSES.has(s);
 
 /** The result of an action on an invoice: done, or refused with why (and the state it is in). */
 export type InvoiceActionResult =
@@ -53,7 +55,7 @@ export interface MeshHealth {
 
 /** What the bot needs from the back end; TemporalBackend is the real one. */
 export interface PaymentsBackend {
-  /** Starts the invoice's workflow; `created: false` when that invoice id already exists. */
+  /** Starts the invoice's workflow and returns it priced; `created: false` when that invoice id already exists; view undefined when the workflow refused the request. */
   createInvoice(req: InvoiceRequest): Promise<{ created: boolean; view: InvoiceView | undefined }>;
   getInvoice(invoiceId: string): Promise<InvoiceView | undefined>;
   iPaid(invoiceId: string): Promise<InvoiceActionResult>;
@@ -91,7 +93,24 @@ export class TemporalBackend implements PaymentsBackend {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       created = false;
     }
-    return { created, view: await this.getInvoice(req.invoiceId, 15) };
+    return { created, view: await this.pricedInvoice(req.invoiceId) };
+  }
+
+  /**
+   * The invoice once the workflow has priced it (amount and address are set after its first
+   * activity); undefined when the workflow failed instead (e.g. an unknown tier).
+   */
+  private async pricedInvoice(invoiceId: string, timeoutMs = 20_000): Promise<InvoiceView | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    const handle = this.client.workflow.getHandle(invoiceWorkflowId(invoiceId));
+    for (;;) {
+      const view = await this.getInvoice(invoiceId, 5);
+      if (view?.invoice.amountBaseUnits) return view;
+      const status = (await handle.describe()).status.name;
+      if (status !== 'RUNNING' && status !== 'COMPLETED') return undefined;
+      if (Date.now() > deadline) throw new Error(`invoice ${invoiceId} was not priced within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   /** The invoice's view; retried briefly while a just-started workflow has not answered yet. */

@@ -11,7 +11,7 @@ import { autoRetry } from '@grammyjs/auto-retry';
 import { apiThrottler } from '@grammyjs/transformer-throttler';
 import type { Logger } from '../common/logger.js';
 import type { InvoiceView } from '../workflows/payments/contract.js';
-import { isTerminal, type InvoiceActionResult, type PaymentsBackend } from './backend.js';
+import { isFinal, type InvoiceActionResult, type PaymentsBackend } from './backend.js';
 import { decodeCallback, encodeCallback, invoiceIdFor, INVOICE_ID, type Callback } from './callbacks.js';
 import type { BotConfig } from './config.js';
 import { createI18n, isLocale, type Locale } from './i18n.js';
@@ -52,6 +52,8 @@ export interface X0tBot {
 }
 
 const REFERRAL = /^ref_([0-9a-z]{1,14})$/;
+/** Telegram shows a button's spinner until answered; answer well within its ~15 s patience. */
+const ANSWER_WITHIN_MS = 8000;
 
 /** A bot-side error whose text the user may see (already translated). */
 class UserFacing extends Error {}
@@ -161,7 +163,7 @@ export function createBot(deps: BotDeps): X0tBot {
     const { caption, keyboard } = renderInvoice(t, view);
     const png = await qrPng(paymentUri(view.invoice));
     const sent = await ctx.replyWithPhoto(new InputFile(png, `${view.invoice.invoiceId}.png`), { caption, parse_mode: 'HTML', reply_markup: keyboard });
-    if (!isTerminal(view.status)) watcher.watch({ chatId: sent.chat.id, messageId: sent.message_id, invoiceId: view.invoice.invoiceId, locale: await localeOf(ctx), last: caption });
+    if (!isFinal(view.status)) watcher.watch({ chatId: sent.chat.id, messageId: sent.message_id, invoiceId: view.invoice.invoiceId, locale: await localeOf(ctx), last: caption });
   };
 
   /** Re-renders the invoice message a button belongs to from the workflow's view. */
@@ -326,12 +328,23 @@ export function createBot(deps: BotDeps): X0tBot {
       case 'paid':
       case 'cancel': {
         const view = await ownInvoice(ctx, cb.invoiceId);
-        if (isTerminal(view.status)) {
+        if (isFinal(view.status)) {
           // A stale "I paid"/"Cancel": nothing changes; the message catches up with the truth.
           await refreshInvoiceMessage(ctx, view);
           return t('paid-already-final', { status: statusLabel(t, view.status) });
         }
-        const res = cb.action === 'paid' ? await backend.iPaid(cb.invoiceId) : await backend.cancel(cb.invoiceId);
+        const msg = ctx.callbackQuery?.message;
+        if (msg && 'photo' in msg && msg.photo) {
+          // Whatever the check finds shows up in the message, even after this answer was given.
+          watcher.watch({ chatId: msg.chat.id, messageId: msg.message_id, invoiceId: cb.invoiceId, locale: await localeOf(ctx), last: msg.caption ?? '' });
+        }
+        const action = cb.action === 'paid' ? backend.iPaid(cb.invoiceId) : backend.cancel(cb.invoiceId);
+        // A chain check can take long (providers failing over); Telegram wants an answer soon.
+        const res = await Promise.race([action, new Promise<'pending'>((r) => setTimeout(() => r('pending'), ANSWER_WITHIN_MS).unref())]);
+        if (res === 'pending') {
+          action.catch((err: unknown) => logger.warn('invoice action failed after the answer', { invoiceId: cb.invoiceId, error: String(err) }));
+          return t('paid-checking');
+        }
         const after = res.ok || res.why === 'closed' ? res.view : res.why === 'refused' ? res.view : undefined;
         if (after) await refreshInvoiceMessage(ctx, after);
         if (res.ok) return cb.action === 'paid' ? t('paid-checked', { status: statusLabel(t, res.view.status) }) : t('cancelled-ok');

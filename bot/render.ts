@@ -4,7 +4,7 @@
  */
 import { InlineKeyboard } from 'grammy';
 import type { InvoiceView, SubscriptionView } from '../workflows/payments/contract.js';
-import { isTerminal } from './backend.js';
+import { isFinal } from './backend.js';
 import { encodeCallback } from './callbacks.js';
 import { htmlVars } from './i18n.js';
 import { paymentUri } from './qr.js';
@@ -91,9 +91,9 @@ export function invoiceCaption(t: T, view: InvoiceView, tierDays: number | undef
 /** Buttons while the customer can still act; none once the invoice is final. */
 export function invoiceKeyboard(t: T, view: InvoiceView): InlineKeyboard | undefined {
   const id = view.invoice.invoiceId;
-  if (isTerminal(view.status)) return undefined;
+  if (isFinal(view.status)) return undefined;
   const kb = new InlineKeyboard();
-  if (view.status === 'awaiting' || view.status === 'verifying') {
+  if (view.status === 'awaiting' || view.status === 'verifying' || view.status === 'expired') {
     kb.text(t('btn-paid'), encodeCallback({ action: 'paid', invoiceId: id }));
     if (view.status === 'awaiting') kb.text(t('btn-cancel'), encodeCallback({ action: 'cancel', invoiceId: id }));
     kb.row();

@@ -8,7 +8,7 @@
 import { GrammyError, type Api, type InlineKeyboard } from 'grammy';
 import type { Logger } from '../common/logger.js';
 import type { InvoiceView } from '../workflows/payments/contract.js';
-import { isTerminal, type PaymentsBackend } from './backend.js';
+import { isFinal, type PaymentsBackend } from './backend.js';
 
 interface Watch {
   chatId: number;
@@ -77,7 +77,7 @@ export class InvoiceWatcher {
           await this.deps.api.editMessageCaption(w.chatId, w.messageId, { caption, parse_mode: 'HTML', reply_markup: keyboard });
           w.last = caption;
         }
-        if (isTerminal(view.status)) done = true;
+        if (isFinal(view.status)) done = true;
       }
     } catch (err) {
       const gone = err instanceof GrammyError && err.error_code === 400 && /not found|can't be edited/.test(err.description);

@@ -72,6 +72,7 @@ access-key =
     How to use it: open the x0tta6bl4 client, choose “Access key”, paste the key and connect. Keep it private: anyone with the key can use your subscription.
 
 paid-checked = Checked now: { $status }.
+paid-checking = Checking the network… this message will update when there is news.
 paid-already-final = Nothing to check: this invoice is final ({ $status }).
 cancelled-ok = Invoice cancelled.
 cancel-refused = It cannot be cancelled now: { $status }.

@@ -257,7 +257,8 @@ export class TelegramApiStandIn {
       call.error = failure.error;
     } else {
       try {
-        call.result = await this.execute(method, params, files);
+        // A snapshot: later edits of the message do not change what this call returned.
+        call.result = structuredClone(await this.execute(method, params, files));
       } catch (err) {
         call.error = err instanceof StandInError ? err.apiError : { error_code: 500, description: `Internal Server Error: ${(err as Error).message}` };
       }
