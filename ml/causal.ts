@@ -103,6 +103,7 @@ const LS = 3; // link symptoms: loss, latency, throughput (age is not a symptom)
 
 /** Maps the current snapshot's node/link indices into a history snapshot's; null when identical. */
 function align(cur: IndexedSnapshot, h: IndexedSnapshot): { node: Int32Array; link: Int32Array } | null {
+  if (h.sameLayoutAs === cur) return null;
   const n = cur.nodeIds.length;
   const L = cur.linkIds.length;
   let same = h.nodeIds.length === n && h.linkEnds.length === cur.linkEnds.length;
@@ -148,33 +149,48 @@ export function anomalySignals(history: IndexedSnapshot[]): Signals {
   const nodeSeen = new Uint8Array(n);
   const linkMu = new Float64Array(L * LS);
   const linkSd = new Float64Array(L * LS);
-  const baseline = (val: (e: number, m: number, t: number) => number, count: number, M: number, floors: number[], mu: Float64Array, sd: Float64Array, seen?: Uint8Array) => {
+  // Baseline mean and spread over the first `base` steps, one pass over each step's columns.
+  const baseline = (count: number, M: number, logs: boolean[], floors: number[], mu: Float64Array, sd: Float64Array, values: (h: IndexedSnapshot) => Float64Array, which: 'node' | 'link', seen?: Uint8Array) => {
+    const sum = new Float64Array(count * M);
+    const sum2 = new Float64Array(count * M);
+    const cnt = new Float64Array(count * M);
+    const W = which === 'node' ? NM : LM;
+    for (let t = 0; t < base; t++) {
+      const vals = values(history[t]!);
+      const map = maps[t];
+      const idx = map ? (which === 'node' ? map.node : map.link) : null;
+      for (let e = 0; e < count; e++) {
+        const i = idx ? idx[e]! : e;
+        if (i < 0) continue;
+        for (let m = 0; m < M; m++) {
+          let x = vals[i * W + m]!;
+          if (x !== x) continue;
+          if (logs[m]) x = Math.log1p(x);
+          const k = e * M + m;
+          sum[k]! += x;
+          sum2[k]! += x * x;
+          cnt[k]!++;
+        }
+      }
+    }
     for (let e = 0; e < count; e++) {
       for (let m = 0; m < M; m++) {
-        let s = 0;
-        let s2 = 0;
-        let c = 0;
-        for (let t = 0; t < base; t++) {
-          const x = val(e, m, t);
-          if (x !== x) continue;
-          s += x;
-          s2 += x * x;
-          c++;
-        }
+        const k = e * M + m;
+        const c = cnt[k]!;
         if (c === 0) {
-          mu[e * M + m] = Number.NaN;
-          sd[e * M + m] = 1;
+          mu[k] = Number.NaN;
+          sd[k] = 1;
           continue;
         }
         if (seen) seen[e] = 1;
-        const a = s / c;
-        mu[e * M + m] = a;
-        sd[e * M + m] = Math.max(Math.sqrt(Math.max(0, s2 / c - a * a)), floors[m]!);
+        const a = sum[k]! / c;
+        mu[k] = a;
+        sd[k] = Math.max(Math.sqrt(Math.max(0, sum2[k]! / c - a * a)), floors[m]!);
       }
     }
   };
-  baseline(nodeVal, n, NM, NODE_FLOOR, nodeMu, nodeSd, nodeSeen);
-  baseline(linkVal, L, LS, LINK_FLOOR, linkMu, linkSd);
+  baseline(n, NM, NODE_LOG, NODE_FLOOR, nodeMu, nodeSd, (h) => h.nodeValues, 'node', nodeSeen);
+  baseline(L, LS, LINK_LOG, LINK_FLOOR, linkMu, linkSd, (h) => h.linkValues, 'link');
   const at = (e: number, t: number): number => {
     let z = 0;
     if (e < n) {
@@ -197,15 +213,36 @@ export function anomalySignals(history: IndexedSnapshot[]): Signals {
     }
     return Math.min(z, 50);
   };
+  // The last step for everyone, straight off the current snapshot's columns (it is `cur`: no map).
   const last = new Float32Array(n + L);
   const silentNow = new Uint8Array(n);
-  for (let e = 0; e < n + L; e++) {
-    last[e] = at(e, T - 1);
-    if (e < n && last[e] === SILENT && nodeSeen[e]) {
-      let any = false;
-      for (let m = 0; m < NM && !any; m++) any = nodeVal(e, m, T - 1) === nodeVal(e, m, T - 1);
-      silentNow[e] = any ? 0 : 1;
+  for (let v = 0; v < n; v++) {
+    let z = 0;
+    let seen = 0;
+    for (let m = 0; m < NM; m++) {
+      let x = cur.nodeValues[v * NM + m]!;
+      if (x !== x) continue;
+      seen++;
+      if (NODE_LOG[m]) x = Math.log1p(x);
+      const mu = nodeMu[v * NM + m]!;
+      if (mu === mu) z = Math.max(z, Math.abs(x - mu) / nodeSd[v * NM + m]!);
     }
+    if (seen === 0 && nodeSeen[v]) {
+      z = SILENT;
+      silentNow[v] = 1;
+    }
+    last[v] = Math.min(z, 50);
+  }
+  for (let l = 0; l < L; l++) {
+    let z = 0;
+    for (let m = 0; m < LS; m++) {
+      let x = cur.linkValues[l * LM + m]!;
+      const mu = linkMu[l * LS + m]!;
+      if (x !== x || mu !== mu) continue;
+      if (LINK_LOG[m]) x = Math.log1p(x);
+      z = Math.max(z, Math.abs(x - mu) / linkSd[l * LS + m]!);
+    }
+    last[n + l] = Math.min(z, 50);
   }
   const cache = new Map<number, Float32Array>();
   const series = (e: number): Float32Array => {

@@ -76,16 +76,16 @@ export function nodeTelemetryFromHost(s: HostSnapshot, syscallP99Us?: number | n
 }
 
 /** A value read from telemetry: a number, or NaN when it was not measured (null or absent). */
-function checkMetric(v: unknown, name: NodeMetric | LinkMetric, where: string, i: number): number {
+function checkMetric(v: unknown, name: NodeMetric | LinkMetric, where: string, i: number, hi: number): number {
+  if (typeof v === 'number' && v >= 0 && v <= hi) return v; // the common case, without lookups
   if (v === null || v === undefined) return Number.NaN;
   if (typeof v !== 'number') throw new TelemetryError(`${where}[${i}].${name} must be a number or null, got ${typeof v}`);
-  const [lo, hi] = RANGES[name];
-  if (!(v >= lo && v <= hi)) {
-    if (!Number.isFinite(v)) throw new TelemetryError(`${where}[${i}].${name} is ${v}: use null for a value that was not measured`);
-    throw new TelemetryError(`${where}[${i}].${name} = ${v} is outside [${lo}, ${hi}]`);
-  }
-  return v;
+  if (!Number.isFinite(v)) throw new TelemetryError(`${where}[${i}].${name} is ${v}: use null for a value that was not measured`);
+  throw new TelemetryError(`${where}[${i}].${name} = ${v} is outside [${RANGES[name][0]}, ${RANGES[name][1]}]`);
 }
+const MAX = Number.MAX_VALUE;
+
+const pairKey = (a: number, b: number, n: number) => (a < b ? a * n + b : b * n + a);
 
 /** One snapshot in columnar form: values by node/link index, NaN where not measured. */
 export interface IndexedSnapshot {
@@ -94,6 +94,8 @@ export interface IndexedSnapshot {
   index: Map<string, number>;
   /** [node][metric] row-major, NODE_METRICS order; NaN = missing. */
   nodeValues: Float64Array;
+  /** Set when nodes and links are those of this snapshot, in the same order (values may differ). */
+  sameLayoutAs?: IndexedSnapshot;
   /** Canonical link ids (`a--b`, a < b). */
   linkIds: string[];
   linkEnds: Int32Array; // [2*l] = a index, [2*l+1] = b index
@@ -124,10 +126,10 @@ export function indexSnapshot(s: MeshSnapshot, where = 'snapshot', like?: Indexe
     nodeIds[i] = node.nodeId;
     if (same && like!.nodeIds[i] !== node.nodeId) same = false;
     const o = i * 4;
-    nodeValues[o] = checkMetric(node.cpuBusyRatio, 'cpuBusyRatio', wn, i);
-    nodeValues[o + 1] = checkMetric(node.memUsedRatio, 'memUsedRatio', wn, i);
-    nodeValues[o + 2] = checkMetric(node.dropsPerSec, 'dropsPerSec', wn, i);
-    nodeValues[o + 3] = checkMetric(node.syscallP99Us, 'syscallP99Us', wn, i);
+    nodeValues[o] = checkMetric(node.cpuBusyRatio, 'cpuBusyRatio', wn, i, 1);
+    nodeValues[o + 1] = checkMetric(node.memUsedRatio, 'memUsedRatio', wn, i, 1);
+    nodeValues[o + 2] = checkMetric(node.dropsPerSec, 'dropsPerSec', wn, i, MAX);
+    nodeValues[o + 3] = checkMetric(node.syscallP99Us, 'syscallP99Us', wn, i, MAX);
   }
   let index: Map<string, number>;
   if (same) index = like!.index;
@@ -141,30 +143,47 @@ export function indexSnapshot(s: MeshSnapshot, where = 'snapshot', like?: Indexe
   const L = s.links.length;
   const linkEnds = new Int32Array(2 * L);
   const linkValues = new Float64Array(L * LINK_METRICS.length);
-  const seen = new Set<number>();
   const wl = `${where}.links`;
+  // With `like`'s node order, a link whose ends are the ones `like` had at the same position needs
+  // no lookups and no duplicate check (`like` passed them); others are resolved and checked.
+  const likeEnds = same && like!.linkEnds.length === 2 * L ? like!.linkEnds : undefined;
+  let seen: Set<number> | undefined;
   for (let l = 0; l < L; l++) {
     const link = s.links[l]!;
     if (!link || typeof link.a !== 'string' || typeof link.b !== 'string') throw new TelemetryError(`${wl}[${l}] must have string ends a and b`);
-    const ia = index.get(link.a);
-    const ib = index.get(link.b);
-    if (ia === undefined) throw new TelemetryError(`${wl}[${l}].a: unknown node id ${JSON.stringify(link.a)}`);
-    if (ib === undefined) throw new TelemetryError(`${wl}[${l}].b: unknown node id ${JSON.stringify(link.b)}`);
-    if (ia === ib) throw new TelemetryError(`${wl}[${l}]: a link from ${JSON.stringify(link.a)} to itself`);
-    const key = ia < ib ? ia * n + ib : ib * n + ia;
-    if (seen.has(key)) throw new TelemetryError(`${wl}[${l}]: duplicate link ${linkId(link.a, link.b)}`);
-    seen.add(key);
-    linkEnds[2 * l] = ia;
-    linkEnds[2 * l + 1] = ib;
+    if (likeEnds && nodeIds[likeEnds[2 * l]!] === link.a && nodeIds[likeEnds[2 * l + 1]!] === link.b) {
+      linkEnds[2 * l] = likeEnds[2 * l]!;
+      linkEnds[2 * l + 1] = likeEnds[2 * l + 1]!;
+    } else {
+      const ia = index.get(link.a);
+      const ib = index.get(link.b);
+      if (ia === undefined) throw new TelemetryError(`${wl}[${l}].a: unknown node id ${JSON.stringify(link.a)}`);
+      if (ib === undefined) throw new TelemetryError(`${wl}[${l}].b: unknown node id ${JSON.stringify(link.b)}`);
+      if (ia === ib) throw new TelemetryError(`${wl}[${l}]: a link from ${JSON.stringify(link.a)} to itself`);
+      linkEnds[2 * l] = ia;
+      linkEnds[2 * l + 1] = ib;
+      if (!seen) {
+        // First link off the fast path: check every link seen so far, then go on checking.
+        seen = new Set();
+        for (let k = 0; k < l; k++) seen.add(pairKey(linkEnds[2 * k]!, linkEnds[2 * k + 1]!, n));
+      }
+    }
+    if (seen) {
+      const key = pairKey(linkEnds[2 * l]!, linkEnds[2 * l + 1]!, n);
+      if (seen.has(key)) throw new TelemetryError(`${wl}[${l}]: duplicate link ${linkId(link.a, link.b)}`);
+      seen.add(key);
+    }
     const o = l * 4;
-    linkValues[o] = checkMetric(link.lossRatio, 'lossRatio', wl, l);
-    linkValues[o + 1] = checkMetric(link.latencyMs, 'latencyMs', wl, l);
-    linkValues[o + 2] = checkMetric(link.throughputBps, 'throughputBps', wl, l);
-    linkValues[o + 3] = checkMetric(link.ageSec, 'ageSec', wl, l);
+    linkValues[o] = checkMetric(link.lossRatio, 'lossRatio', wl, l, 1);
+    linkValues[o + 1] = checkMetric(link.latencyMs, 'latencyMs', wl, l, MAX);
+    linkValues[o + 2] = checkMetric(link.throughputBps, 'throughputBps', wl, l, MAX);
+    linkValues[o + 3] = checkMetric(link.ageSec, 'ageSec', wl, l, MAX);
   }
+  if (!likeEnds && !seen && L > 0) throw new Error('unreachable: links were neither matched nor checked');
   let linkIds: string[] | undefined;
   return {
     takenAt: s.takenAt, nodeIds, index, nodeValues, linkEnds, linkValues,
+    sameLayoutAs: likeEnds && !seen ? like : undefined,
     // Built on first use: most history snapshots are aligned by index and never need them.
     get linkIds() {
       linkIds ??= Array.from({ length: L }, (_, l) => linkId(nodeIds[linkEnds[2 * l]!]!, nodeIds[linkEnds[2 * l + 1]!]!));
