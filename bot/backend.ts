@@ -67,6 +67,11 @@ export interface PaymentsBackend {
   subscription(customerId: string): Promise<SubscriptionView | undefined>;
   requestTrial(customerId: string): Promise<{ granted: boolean; reason?: string; view: SubscriptionView }>;
   setReferrer(customerId: string, referrerId: string): Promise<{ accepted: boolean; reason?: string }>;
+  /**
+   * Makes sure the customer's subscription entity runs: a referral credit is a signal to the
+   * referrer's entity, and a signal to an entity that was never started would be lost.
+   */
+  ensureSubscription(customerId: string): Promise<void>;
   meshHealth(): Promise<MeshHealth>;
 }
 
@@ -210,6 +215,11 @@ export class TemporalBackend implements PaymentsBackend {
       args: [{ referrerId }],
       startWorkflowOperation: this.subscriptionStart(customerId),
     });
+  }
+
+  async ensureSubscription(customerId: string): Promise<void> {
+    const op = this.subscriptionStart(customerId);
+    await this.client.workflow.start(op.workflowTypeOrFunc, op.options);
   }
 
   /** The customer's subscription entity: started on first need, the running one used after. */

@@ -189,6 +189,8 @@ export function createBot(deps: BotDeps): X0tBot {
       const referrerId = parseInt(ref[1]!, 36);
       if (Number.isSafeInteger(referrerId) && referrerId > 0) {
         const res = await backend.setReferrer(customerId(ctx), String(referrerId));
+        // The credit arrives later as a signal to the referrer's entity: make sure it exists.
+        if (res.accepted) await backend.ensureSubscription(String(referrerId));
         prefix = res.accepted ? ctx.t('welcome-referred') : tOf(ctx)('welcome-referral-refused', { reason: res.reason ?? '' });
       }
     }
@@ -300,6 +302,7 @@ export function createBot(deps: BotDeps): X0tBot {
         return undefined;
       }
       case 'referral': {
+        await backend.ensureSubscription(customerId(ctx));
         const link = ctx.me.username ? `https://t.me/${ctx.me.username}?start=ref_${ctx.from!.id.toString(36)}` : t('referral-no-username');
         await ctx.reply(t('referral-text', { link }), { parse_mode: 'HTML' });
         return undefined;
