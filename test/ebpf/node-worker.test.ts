@@ -107,8 +107,8 @@ describe('node worker with eBPF on', { skip }, () => {
       'x0t_syscall_latency_seconds_bucket{syscall="read",le="+Inf"}',
       `x0t_tc_packets_total{interface="${lab.hostIf}",direction="ingress",protocol="icmp"}`,
       'x0t_net_device_packets_total{',
-      'x0t_bpf_program_run_seconds_total{object="xdp_counter",program="xdp_counter"}',
-      'x0t_bpf_program_runs_total{object="xdp_counter",program="xdp_counter"}',
+      `x0t_bpf_program_run_seconds_total{object="xdp_counter@${lab.hostIf}",program="xdp_counter"}`,
+      `x0t_bpf_program_runs_total{object="xdp_counter@${lab.hostIf}",program="xdp_counter"}`,
     ]) {
       assert.ok(text.includes(series), `missing ${series}`);
     }
