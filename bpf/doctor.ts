@@ -198,6 +198,14 @@ function attachProbes(): Check[] {
       o.close();
     }
   });
+  tryAttach('attach fentry', 'optional', 'a kernel that accepts BPF trampolines (fentry/fexit); nothing of ours needs them', () => {
+    const o = BpfObject.load(objectPath('probe_fentry'));
+    try {
+      o.program('probe_fentry').attachTrace().destroy();
+    } finally {
+      o.close();
+    }
+  });
   return out;
 }
 

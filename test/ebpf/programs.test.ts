@@ -150,6 +150,58 @@ describe('eBPF programs on a veth pair into a test namespace', { skip }, () => {
     }
   });
 
+  it('the classic tracepoint mode needs tracefs: without it the error says so, with it the histograms fill', () => {
+    const mounted = () => fs.existsSync('/sys/kernel/tracing/events');
+    if (!mounted()) {
+      assert.throws(() => rt.attach({ program: 'kprobe_syscall_latency', mode: 'tracepoint' }), /needs tracefs[\s\S]*tp_btf/);
+      const m = spawnSync('mount', ['-t', 'tracefs', 'tracefs', '/sys/kernel/tracing'], { encoding: 'utf8' });
+      assert.equal(m.status, 0, m.stderr);
+    }
+    rt.attach({ program: 'kprobe_syscall_latency', mode: 'tracepoint' });
+    const count = (r: CounterReading) => r.syscalls.filter((h) => h.syscall === 'statx' || h.syscall === 'newfstatat').reduce((a, h) => a + h.count, 0);
+    const c0 = count(rt.read());
+    for (let i = 0; i < 500; i++) fs.statSync('/');
+    assert.ok(count(rt.read()) - c0 >= 500);
+    rt.attach({ program: 'kprobe_syscall_latency' }); // back to the default mode
+  });
+
+  it('fentry programs attach through the loader (fentry on the kernel\'s bpf_fentry_test1, fired by a test run)', (t) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'x0t-fentry-'));
+    try {
+      const src = path.join(dir, 'fentry.bpf.c');
+      fs.writeFileSync(
+        src,
+        '#include "vmlinux.h"\n#include <bpf/bpf_helpers.h>\n#include <bpf/bpf_tracing.h>\n' +
+          'struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, __u32); __type(value, __u64); } hits SEC(".maps");\n' +
+          'SEC("fentry/bpf_fentry_test1") int BPF_PROG(on_test1, int a) { __u32 k = 0; __u64 *v = bpf_map_lookup_elem(&hits, &k); if (v) __sync_fetch_and_add(v, 1); return 0; }\n' +
+          'char LICENSE[] SEC("license") = "GPL";\n',
+      );
+      const obj = path.join(dir, 'fentry.bpf.o');
+      const cc = spawnSync('clang', ['-O2', '-g', '-target', 'bpf', '-D__TARGET_ARCH_x86', '-I', fromRoot('bpf/build'), '-c', src, '-o', obj], { encoding: 'utf8' });
+      assert.equal(cc.status, 0, cc.stderr);
+      let o: BpfObject;
+      try {
+        o = BpfObject.load(obj);
+      } catch (err) {
+        if (err instanceof BpfLoadError && err.errno === 1) return t.skip(`this kernel refuses fentry programs (EPERM at load, no verifier log): ${err.message.split('\n')[0]}`);
+        throw err;
+      }
+      try {
+        const p = o.program('on_test1');
+        const link = p.attachTrace();
+        p.testRun(Buffer.alloc(0), 1); // BPF_PROG_TEST_RUN of a tracing program calls bpf_fentry_test1..8
+        assert.equal(o.map('hits').lookup(Buffer.alloc(4))!.readBigUInt64LE(0), 1n);
+        link.destroy();
+        p.testRun(Buffer.alloc(0), 1);
+        assert.equal(o.map('hits').lookup(Buffer.alloc(4))!.readBigUInt64LE(0), 1n, 'detached: no more hits');
+      } finally {
+        o.close();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('the kprobe attach mode fails with an error naming the tracepoint mode on a kernel without kprobes', (t) => {
     if (fs.existsSync('/sys/bus/event_source/devices/kprobe')) return t.skip('this kernel has kprobes: the mode attaches');
     assert.throws(() => rt.attach({ program: 'kprobe_syscall_latency', mode: 'kprobe' }), /no kprobes[\s\S]*tp_btf/);
