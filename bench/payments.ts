@@ -30,9 +30,20 @@ import { writeTariffs } from '../test/payments/support.js';
 import { randomTronAddress, startTronGrid, startTronScan, TronLedger } from '../test/standins/tron.js';
 import { startTonapi, startToncenter, TonTxStore } from '../test/standins/ton.js';
 
-const { values } = parseArgs({ options: { invoices: { type: 'string', default: '1000' }, parallel: { type: 'string', default: '100' }, out: { type: 'string', default: 'bench/results/payments.json' } } });
+const { values } = parseArgs({
+  options: {
+    invoices: { type: 'string', default: '1000' },
+    parallel: { type: 'string', default: '100' },
+    // Open-loop arrivals: "I paid" at this many per second (0 = closed loop with --parallel in flight).
+    rate: { type: 'string', default: '0' },
+    out: { type: 'string', default: 'bench/results/payments.json' },
+    // Extra dev-server dynamic config for experiments, KEY=JSON (repeatable); the default run uses temporal-dev.yaml as is.
+    dynamic: { type: 'string', multiple: true, default: [] },
+  },
+});
 const N = Number(values.invoices);
 const P = Number(values.parallel);
+const RATE = Number(values.rate);
 
 async function pool<T, R>(items: T[], limit: number, fn: (t: T, i: number) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
@@ -45,6 +56,22 @@ async function pool<T, R>(items: T[], limit: number, fn: (t: T, i: number) => Pr
   }));
   return out;
 }
+/** Worker tuning passed through from the bench's own env (see workers/worker-config.ts). */
+function workerTuning(): Record<string, string> {
+  const keys = ['X0T_MAX_CONCURRENT_ACTIVITIES', 'X0T_MAX_CONCURRENT_WORKFLOW_TASKS', 'X0T_MAX_CACHED_WORKFLOWS'];
+  return Object.fromEntries(keys.filter((k) => process.env[k]).map((k) => [k, process.env[k]!]));
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+function cpuSeconds(pid: number): number {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (100 Hz)
+  } catch {
+    return NaN;
+  }
+}
+const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
 async function main() {
@@ -57,8 +84,21 @@ async function main() {
   spec.metricsPort = 0;
   spec.dbFilename = path.join(workDir, 'temporal.sqlite');
   spec.logLevel = 'error';
+  for (const kv of values.dynamic ?? []) {
+    const at = kv.indexOf('=');
+    spec.dynamicConfig[kv.slice(0, at)] = JSON.parse(kv.slice(at + 1));
+  }
   const server = await startDevServer(spec, { logFile: path.join(workDir, 'server.log') });
   const cleanups: Array<() => Promise<unknown>> = [() => server.stop()];
+  // The dev server runs in its own process group: stop it on Ctrl-C / SIGTERM too.
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      void (async () => {
+        for (const c of cleanups) await c().catch(() => undefined);
+        process.exit(130);
+      })();
+    });
+  }
   try {
     const ledger = new TronLedger();
     const store = new TonTxStore();
@@ -76,6 +116,7 @@ async function main() {
       tronscan: tronscan.url,
       toncenter: toncenter.endpoint,
       tonapi: tonapi.url,
+      providersTimeoutMs: 8000,
       // Production-like polling: the "I paid" update, not the timer, drives confirmation here.
       policy: { invoiceTtlSeconds: 1800, lateWindowSeconds: 60, poll: { initialSeconds: 10, maxSeconds: 120, backoffCoefficient: 1.5, verifyingSeconds: 5 } },
     });
@@ -83,7 +124,7 @@ async function main() {
       name: 'control',
       args: ['--role', 'control'],
       httpPort: await freePort(),
-      env: { TEMPORAL_ADDRESS: server.address, TEMPORAL_NAMESPACE: server.namespace, X0T_TARIFFS_FILE: tariffsFile, X0T_DATA_DIR: dataDir, X0T_LOG_LEVEL: 'warn', TELEGRAM_BOT_TOKEN: '' },
+      env: { TEMPORAL_ADDRESS: server.address, TEMPORAL_NAMESPACE: server.namespace, X0T_TARIFFS_FILE: tariffsFile, X0T_DATA_DIR: dataDir, X0T_LOG_LEVEL: 'warn', TELEGRAM_BOT_TOKEN: '', ...workerTuning() },
       output: (l) => fs.appendFileSync(path.join(workDir, 'worker.log'), l + '\n'),
     });
     cleanups.unshift(() => worker.stop());
@@ -104,11 +145,12 @@ async function main() {
     const t0 = Date.now();
     const handles = await pool(requests, 200, (r) => client.workflow.start(paymentConfirmation, { workflowId: r.invoiceId, taskQueue: CONTROL_TASK_QUEUE, args: [r], workflowIdReusePolicy: 'REJECT_DUPLICATE' }));
     const tStarted = Date.now();
-    const invoices: Invoice[] = await pool(handles, 100, async (h) => {
+    // What the bot shows the customer: the priced invoice (queries wait while the worker catches up).
+    const invoices: Invoice[] = await pool(handles, 20, async (h) => {
       for (;;) {
-        const v = await h.query(invoiceQuery);
-        if (v.invoice.amountBaseUnits) return v.invoice;
-        await new Promise((r) => setTimeout(r, 200));
+        const v = await h.query(invoiceQuery).catch(() => undefined);
+        if (v?.invoice.amountBaseUnits) return v.invoice;
+        await new Promise((r) => setTimeout(r, 500));
       }
     });
     const tPriced = Date.now();
@@ -130,20 +172,32 @@ async function main() {
 
     // 3. "I paid", P in flight: time until the update answers confirmed (or already fulfilled).
     const tPay = Date.now();
+    const cpu0 = { server: cpuSeconds(server.pid), worker: cpuSeconds(worker.child.pid!), bench: process.cpuUsage() };
     const latencies: number[] = [];
     const latencyOf = new Map<string, number>();
     const notConfirmed: string[] = [];
-    await pool(handles, P, async (h: WorkflowHandle<typeof paymentConfirmation>) => {
+    const iPaid = async (h: WorkflowHandle<typeof paymentConfirmation>) => {
       const s = performance.now();
-      const v = await h.executeUpdate(iPaidUpdate);
+      const v = await h.executeUpdate(iPaidUpdate).catch((err: Error) => ({ status: `error: ${err.message}` }));
       const ms = performance.now() - s;
       latencyOf.set(h.workflowId, ms);
       if (v.status === 'confirmed' || v.status === 'fulfilled') latencies.push(ms);
       else notConfirmed.push(`${h.workflowId}:${v.status}`);
-    });
+    };
+    if (RATE > 0) {
+      await Promise.all(handles.map((h, i) => new Promise<void>((resolve) => setTimeout(() => void iPaid(h).then(resolve), (i * 1000) / RATE))));
+    } else {
+      await pool(handles, P, iPaid);
+    }
     const tConfirmed = Date.now();
-    const results = await pool(handles, 200, (h) => h.result());
+    const results = await pool(handles, 200, (h) => h.result().catch((err: Error) => ({ status: `error: ${err.message}`, txHash: undefined, invoice: { invoiceId: h.workflowId } })));
     const tDone = Date.now();
+    const benchCpu = process.cpuUsage(cpu0.bench);
+    const cpu = {
+      server_s: round(cpuSeconds(server.pid) - cpu0.server),
+      control_worker_s: round(cpuSeconds(worker.child.pid!) - cpu0.worker),
+      bench_and_standins_s: round((benchCpu.user + benchCpu.system) / 1e6),
+    };
 
     // 4. Audit.
     const byTx = new Map<string, string[]>();
@@ -181,17 +235,20 @@ async function main() {
       confirm_p99_ms: Math.round(pct(sorted, 99)),
       confirm_max_ms: Math.round(sorted[sorted.length - 1] ?? NaN),
       not_confirmed_by_i_paid: notConfirmed.length,
-      i_paid_parallel: P,
+      i_paid_mode: RATE > 0 ? `open loop, ${RATE} per second` : `closed loop, ${P} in flight`,
       open_all_ms: tPriced - t0,
       confirm_phase_ms: tConfirmed - tPay,
       fulfil_all_ms: tDone - tPay,
-      throughput_confirmed_per_s: Math.round((N / ((tConfirmed - tPay) / 1000)) * 10) / 10,
-      throughput_fulfilled_per_s: Math.round((N / ((tDone - tPay) / 1000)) * 10) / 10,
+      throughput_confirmed_per_s: round(N / ((tConfirmed - tPay) / 1000)),
+      throughput_fulfilled_per_s: round(N / ((tDone - tPay) / 1000)),
+      cpu_during_pay_phase: { ...cpu, server_ms_per_invoice: round((cpu.server_s * 1000) / N), worker_ms_per_invoice: round((cpu.control_worker_s * 1000) / N) },
       access_keys_issued: keys,
       tx_claims_in_ledger: claims,
       mix: { USDT_TRC20: Math.ceil(N / 2), TON: Math.floor(N / 2) },
       machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
-      server: { kind: 'temporal server start-dev (SQLite file)', pragmas: spec.sqlitePragmas },
+      worker_tuning: workerTuning(),
+      server: { kind: 'temporal server start-dev (SQLite file)', pragmas: spec.sqlitePragmas, extra_dynamic_config: values.dynamic },
+      load_average_at_end: os.loadavg().map((x) => Math.round(x * 100) / 100),
       measured_at: new Date().toISOString(),
     };
     console.log(JSON.stringify(result, null, 2));

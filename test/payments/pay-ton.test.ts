@@ -7,7 +7,7 @@ import { Address, comment, toNano } from '@ton/core';
 import { Blockchain, type SandboxContract, type TreasuryContract } from '@ton/sandbox';
 import { loadSigningKey, publicKeyPem, verifyAccessKey } from '../../activities/control/payments/access-key.js';
 import { TonapiProvider, ToncenterProvider } from '../../activities/control/payments/ton.js';
-import { iPaidUpdate, invoiceQuery } from '../../workflows/payments/contract.js';
+import { iPaidUpdate, invoiceQuery, subscriptionQuery, subscriptionWorkflowId } from '../../workflows/payments/contract.js';
 import { paymentConfirmation } from '../../workflows/payments/payment-confirmation.js';
 import { startTonapi, startToncenter, TonTxStore } from '../standins/ton.js';
 import type { StandinServer } from '../standins/http.js';
@@ -159,23 +159,27 @@ describe('TON payments against @ton/sandbox through the toncenter and tonapi sta
     assert.equal(tonapi.requests.length, tonapiBefore, 'the primary answered once it was back');
   });
 
-  test('the same transaction cannot pay twice: a second run of the same invoice id sees the paid transfer and stays unpaid', async () => {
+  test('a second run of a paid invoice id (e.g. started again by a client) credits nothing new: same key, no extra subscription time', async () => {
     const { handle, inv } = await start('rerun');
     await pay(merchant.address, '2.5', inv.invoiceId);
     await handle.executeUpdate(iPaidUpdate);
     const first = await handle.result();
     assert.equal(first.status, 'fulfilled');
-    // An operator (or a buggy client) starts the same invoice again once the first run closed.
+    const sub = client.workflow.getHandle(subscriptionWorkflowId('c-rerun'));
+    const before = await sub.query(subscriptionQuery);
+    // The first run closed; a buggy client starts the same invoice again (default reuse policy).
     const again = await client.workflow.start(paymentConfirmation, {
       workflowId: inv.invoiceId,
       taskQueue: worker.taskQueue,
       args: [{ invoiceId: inv.invoiceId, customerId: 'c-rerun', tierId: 'month', currency: 'TON' }],
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
     });
-    await eventually(async () => (await again.query(invoiceQuery)).invoice.amountBaseUnits !== '', 'the rerun to be priced');
-    const v = await again.executeUpdate(iPaidUpdate);
-    assert.equal(v.status, 'awaiting', 'the already claimed transaction was not credited again');
-    assert.equal(v.txHash, undefined);
-    await again.terminate('test done');
+    await again.executeUpdate(iPaidUpdate);
+    const second = await again.result();
+    assert.equal(second.txHash, first.txHash, 'the transaction stays this invoice\'s (the ledger owner is the invoice id)');
+    assert.equal(second.accessKey, first.accessKey, 'the key issued for the invoice, not a second one');
+    const afterRerun = await sub.query(subscriptionQuery);
+    assert.equal(afterRerun.activeUntil, before.activeUntil, 'no second extension');
+    assert.deepEqual(afterRerun.paidInvoices, [inv.invoiceId]);
   });
 });

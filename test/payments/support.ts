@@ -22,6 +22,8 @@ export interface TariffOptions {
   usdtContract?: string;
   policy?: Record<string, unknown>;
   days?: number;
+  /** Per-request provider timeout (default 1500 ms: the stand-ins answer at once). */
+  providersTimeoutMs?: number;
 }
 
 /** Writes a tariff YAML for the tests and returns its path. */
@@ -48,7 +50,7 @@ export function writeTariffs(dir: string, o: TariffOptions): string {
       ...o.policy,
     },
     providers: {
-      timeoutMs: 1500,
+      timeoutMs: o.providersTimeoutMs ?? 1500,
       tron: { trongrid: o.trongrid ?? 'http://127.0.0.1:9', tronscan: o.tronscan ?? 'http://127.0.0.1:9' },
       ton: { toncenter: o.toncenter ?? 'http://127.0.0.1:9/api/v2/jsonRPC', tonapi: o.tonapi ?? 'http://127.0.0.1:9' },
     },

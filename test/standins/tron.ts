@@ -38,7 +38,12 @@ export interface Trc20Transfer {
   result: string;
 }
 
-const hex = (a: string) => TronWeb.address.toHex(a).toLowerCase();
+const hexCache = new Map<string, string>();
+const hex = (a: string) => {
+  let h = hexCache.get(a);
+  if (h === undefined) hexCache.set(a, (h = TronWeb.address.toHex(a).toLowerCase()));
+  return h;
+};
 const pad32 = (h: string) => h.padStart(64, '0');
 
 export class TronLedger {

@@ -4,10 +4,12 @@
  * on X that survives worker kills, server restarts and many control workers on many hosts, with
  * no extra store.
  *
- * - `txClaim` (id `tx-claim-<currency>-<txHash>`): the ledger. Started by the paying invoice as an
- *   abandoned child with REJECT_DUPLICATE and held open forever, so a transaction hash pays at most
- *   one invoice, ever (even after namespace retention, since it never closes; an operator
- *   terminating it still blocks reuse through REJECT_DUPLICATE until retention).
+ * - `txClaim` (id `tx-claim-<currency>-<txHash>`): the ledger. Started for the paying invoice by
+ *   the claimTransaction activity with REJECT_DUPLICATE (owner in its memo) and held open forever,
+ *   so a transaction hash pays at most one invoice, ever (even after namespace retention, since it
+ *   never closes; an operator terminating it still blocks reuse through REJECT_DUPLICATE until
+ *   retention). Started from an activity rather than as a child so that "I paid" costs one
+ *   workflow task, not two.
  * - `amountClaim` (id `amount-claim-<currency>-<merchant>-<baseUnits>`): a unique USDT amount
  *   for an open invoice (TRC-20 has no memo). Child with ParentClosePolicy TERMINATE: released
  *   when the invoice's workflow closes (after its late-payment window), then reusable.

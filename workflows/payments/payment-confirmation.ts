@@ -5,8 +5,8 @@
  *   or expired / underpaid / overpaid / rejected / cancelled (and refunded by an operator).
  *
  * Polls the chain on a timer with exponential backoff (policy.poll); the `iPaid` update checks
- * now and returns the status after that check. The paying transaction is claimed through a
- * `txClaim` child before anything is credited (the ledger). Expiry closes the payment window,
+ * now and returns the status after that check. The paying transaction is claimed (a `txClaim`
+ * workflow per hash, started by the claimTransaction activity) before anything is credited. Expiry closes the payment window,
  * not the watch: transfers arriving within policy.lateWindowSeconds are still seen and handled
  * per policy.acceptLate (status `expired` until then), after which the workflow closes and the
  * unique USDT amount is released. Fulfilment (subscription, signed key, notification) is
@@ -26,7 +26,7 @@ import { defineSearchAttributeKey, SearchAttributeType, WorkflowExecutionAlready
 import type { InvoiceQuote, PaymentActivities } from '../../activities/control/payments/index.js';
 import type { FailoverResult, PaymentObservation } from '../../activities/control/payments/providers.js';
 import { fnv1a, fromBaseUnits } from './amounts.js';
-import { amountClaim, amountClaimWorkflowId, txClaim, txClaimWorkflowId } from './claims.js';
+import { amountClaim, amountClaimWorkflowId } from './claims.js';
 import {
   adminConfirmUpdate,
   adminRefundUpdate,
@@ -43,22 +43,23 @@ export const InvoiceStatusKey = defineSearchAttributeKey('InvoiceStatus', Search
 export const CustomerIdKey = defineSearchAttributeKey('CustomerId', SearchAttributeType.KEYWORD);
 export const CurrencyKey = defineSearchAttributeKey('Currency', SearchAttributeType.KEYWORD);
 
-// Light, idempotent activities run as local activities in the control worker that runs this
-// workflow: no activity-task round trips through the server, which is what keeps "I paid"
-// answering quickly when many invoices are open (see bench/payments.ts). Retries and timeouts
-// are still a RetryPolicy; bad input is non-retryable.
-const { quoteInvoice, issueAccessKey, notifyCustomer } = proxyLocalActivities<PaymentActivities>({
-  startToCloseTimeout: '10 seconds',
+// Quick, idempotent activities run as local activities in the control worker running this
+// workflow: no activity-task round trips through the server, so "I paid" costs one workflow task
+// after the chain check (see bench/payments.ts). Retries and timeouts are still a RetryPolicy.
+const { quoteInvoice, claimTransaction, issueAccessKey, notifyCustomer } = proxyLocalActivities<PaymentActivities>({
+  startToCloseTimeout: '15 seconds',
   retry: { initialInterval: '500 ms', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['InvalidInput'] },
 });
-// A chain check asks up to two providers (paginated, 8 s per request); a failed check is retried
-// a few times, then the poll loop simply tries again at its next tick.
-const { checkPayment } = proxyLocalActivities<PaymentActivities>({
-  startToCloseTimeout: '45 seconds',
+// A chain check waits on third parties (two providers, paginated, up to 8 s per request): a
+// regular activity, so a slow or hanging provider holds an activity slot, never a workflow task.
+// A failed check is retried a few times, then the poll loop simply tries again at its next tick.
+const { checkPayment } = proxyActivities<PaymentActivities>({
+  startToCloseTimeout: '60 seconds',
   retry: { initialInterval: '500 ms', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 3, nonRetryableErrorTypes: ['InvalidInput'] },
 });
-// Extending the subscription is a call into another workflow (update-with-start): a regular
-// activity, so a slow subscription never holds this workflow's task.
+// Extending the subscription waits for the subscription workflow's own task (update-with-start):
+// a regular activity, since a local one would hold this workflow's task slot meanwhile and, with
+// many invoices fulfilling at once, starve the very tasks it waits for.
 const { extendSubscription } = proxyActivities<PaymentActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['InvalidInput'] },
@@ -197,7 +198,7 @@ export async function paymentConfirmation(req: PaymentConfirmationInput): Promis
         txHash = undefined;
         break;
       }
-      if (!(await claimTransaction(req.invoiceId, req.currency, obs.txHash))) {
+      if (!(await claimTransaction({ invoiceId: req.invoiceId, currency: req.currency, txHash: obs.txHash })).claimed) {
         excluded.push(obs.txHash); // it paid another invoice: never ours
         continue;
       }
@@ -273,20 +274,4 @@ async function claimUniqueAmount(invoiceId: string, quote: InvoiceQuote): Promis
     }
   }
   throw ApplicationFailure.nonRetryable(`all ${slots - 1} unique amounts are taken by open invoices; raise policy.uniqueAmountSlots`, 'NoUniqueAmount');
-}
-
-/** The ledger: true when this invoice now owns the transaction, false when another invoice does. */
-async function claimTransaction(invoiceId: string, currency: string, txHash: string): Promise<boolean> {
-  try {
-    await startChild(txClaim, {
-      workflowId: txClaimWorkflowId(currency, txHash),
-      args: [{ invoiceId, txHash, currency }],
-      parentClosePolicy: ParentClosePolicy.ABANDON,
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-    });
-    return true;
-  } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
-    throw err;
-  }
 }

@@ -4,12 +4,13 @@
  * Each is idempotent; bad input fails at once as non-retryable 'InvalidInput'.
  */
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { WithStartWorkflowOperation } from '@temporalio/client';
 import type { Logger } from '../../../common/logger.js';
 import { ConfigError } from '../../../common/errors.js';
 import { invalidInput } from '../../errors.js';
 import { DECIMALS, fromBaseUnits, toBaseUnits } from '../../../workflows/payments/amounts.js';
+import { txClaimWorkflowId } from '../../../workflows/payments/claims.js';
 import { extendSubscriptionUpdate, subscriptionWorkflowId, type Currency, type InvoiceRequest, type SubscriptionView } from '../../../workflows/payments/contract.js';
 import { issueOnce, loadSigningKey, publicKeyPem, type AccessKeyClaims } from './access-key.js';
 import { createNotifier, type CustomerNotification, type NotificationSender } from './notify.js';
@@ -107,6 +108,32 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
       } catch (err) {
         if (err instanceof AggregateError) throw ApplicationFailure.retryable(err.message, 'ProvidersUnavailable');
         throw err;
+      }
+    },
+
+    /**
+     * The ledger claim (see workflows/payments/claims.ts): starts `txClaim` with id
+     * `tx-claim-<currency>-<hash>` (REJECT_DUPLICATE, conflict FAIL), the invoice id in its memo.
+     * When the id exists, the memo says whose it is, so a retry by the same invoice is still ours.
+     */
+    async claimTransaction(input: { invoiceId: string; currency: Currency; txHash: string }): Promise<{ claimed: boolean; owner?: string }> {
+      if (!input?.invoiceId || !input.currency || !/^[0-9a-fA-F]{16,128}$/.test(input.txHash ?? '')) throw invalidInput('claimTransaction: invoiceId, currency and a hex txHash required', input);
+      const ctx = Context.current();
+      const workflowId = txClaimWorkflowId(input.currency, input.txHash);
+      try {
+        await ctx.client.workflow.start('txClaim', {
+          workflowId,
+          taskQueue: ctx.info.taskQueue,
+          args: [{ invoiceId: input.invoiceId, txHash: input.txHash, currency: input.currency }],
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          workflowIdConflictPolicy: 'FAIL',
+          memo: { invoiceId: input.invoiceId },
+        });
+        return { claimed: true, owner: input.invoiceId };
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        const owner = (await ctx.client.workflow.getHandle(workflowId).describe()).memo?.invoiceId;
+        return { claimed: owner === input.invoiceId, owner: typeof owner === 'string' ? owner : undefined };
       }
     },
 

@@ -6,7 +6,7 @@
  * no outgoing messages — i.e. nothing was bounced back). Value is reported in nanoTON; the
  * workflow judges under/overpayment. toncenter only serves committed transactions: final.
  */
-import { Address, Cell, type Transaction } from '@ton/core';
+import { Address, Cell, loadTransaction, type Transaction } from '@ton/core';
 import { TonClient } from '@ton/ton';
 import { fetchJson, ProviderUnavailableError, type ChainProvider, type PaymentObservation, type PaymentQuery } from './providers.js';
 
@@ -55,12 +55,29 @@ export interface TonProviderConfig {
   maxPages?: number;
 }
 
+/**
+ * TonClient with access to toncenter's JSON rows (same transport, same response validation) so a
+ * check can skip transactions whose decoded comment already differs before parsing their BoC:
+ * parsing every transaction of a busy merchant wallet on every check costs more than the rest.
+ */
+class ScanningTonClient extends TonClient {
+  async getTransactionRows(address: Address, opts: { limit: number; lt?: string; hash?: string; inclusive?: boolean; archival?: boolean }) {
+    return this.api.getTransactions(address, opts);
+  }
+}
+
+/** The comment toncenter decoded from a message (`msg.dataText`, base64), or undefined when it did not. */
+function toncenterText(msgData: { '@type': string; text?: string } | undefined): string | undefined {
+  if (msgData?.['@type'] !== 'msg.dataText' || msgData.text === undefined) return undefined;
+  return Buffer.from(msgData.text, 'base64').toString('utf8');
+}
+
 /** toncenter v2 JSON-RPC via TonClient (the production path; the tests serve it from @ton/sandbox). */
 export class ToncenterProvider implements ChainProvider {
   readonly name = 'toncenter';
-  private readonly client: TonClient;
+  private readonly client: ScanningTonClient;
   constructor(private readonly cfg: TonProviderConfig) {
-    this.client = new TonClient({ endpoint: cfg.endpoint, apiKey: cfg.apiKey, timeout: cfg.timeoutMs });
+    this.client = new ScanningTonClient({ endpoint: cfg.endpoint, apiKey: cfg.apiKey, timeout: cfg.timeoutMs });
   }
 
   async findPayments(q: PaymentQuery): Promise<PaymentObservation[]> {
@@ -70,16 +87,26 @@ export class ToncenterProvider implements ChainProvider {
     const limit = this.cfg.pageSize ?? 50;
     let cursor: { lt: string; hash: string } | undefined;
     for (let page = 0; page < (this.cfg.maxPages ?? 20); page++) {
-      let txs: Transaction[];
+      let rows: Awaited<ReturnType<ScanningTonClient['getTransactionRows']>>;
       try {
-        txs = await this.client.getTransactions(merchant, { limit, archival: true, ...(cursor ? { lt: cursor.lt, hash: cursor.hash, inclusive: false } : {}) });
+        rows = await this.client.getTransactionRows(merchant, { limit, archival: true, ...(cursor ? { lt: cursor.lt, hash: cursor.hash, inclusive: false } : {}) });
       } catch (err) {
         const e = err as { response?: { status?: number }; message?: string };
         throw new ProviderUnavailableError(this.name, e.response?.status ? `HTTP ${e.response.status}` : String(e.message), e.response?.status);
       }
-      for (const tx of txs) {
-        const ms = tx.now * 1000;
+      for (const row of rows) {
+        const ms = row.utime * 1000;
         if (ms < q.windowStartMs || ms > q.windowEndMs) continue;
+        const text = toncenterText(row.in_msg?.msg_data as { '@type': string; text?: string } | undefined);
+        if (text !== undefined && text !== q.comment) continue; // toncenter's decoding says: another comment
+        // The decision is made on the transaction itself, parsed from its BoC.
+        let tx: Transaction;
+        try {
+          tx = loadTransaction(Cell.fromBoc(Buffer.from(row.data, 'base64'))[0]!.beginParse());
+        } catch {
+          throw new ProviderUnavailableError(this.name, `malformed transaction BoC at lt ${row.transaction_id.lt}`);
+        }
+        if (tx.hash().toString('base64') !== row.transaction_id.hash) throw new ProviderUnavailableError(this.name, `transaction ${row.transaction_id.lt}: BoC does not match its hash`);
         if (tonMismatch(tx, merchant, q.comment) !== null) continue;
         const info = tx.inMessage!.info;
         if (info.type !== 'internal') continue;
@@ -87,9 +114,9 @@ export class ToncenterProvider implements ChainProvider {
         if (q.excludeTxHashes?.includes(txHash)) continue;
         out.push({ txHash, amountBaseUnits: info.value.coins.toString(), timestampMs: ms, final: true, from: info.src.toRawString() });
       }
-      const last = txs[txs.length - 1];
-      if (txs.length < limit || !last || last.now * 1000 < q.windowStartMs) break;
-      cursor = { lt: last.lt.toString(), hash: last.hash().toString('base64') };
+      const last = rows[rows.length - 1];
+      if (rows.length < limit || !last || last.utime * 1000 < q.windowStartMs) break;
+      cursor = { lt: last.transaction_id.lt, hash: last.transaction_id.hash };
     }
     return out.sort((a, b) => a.timestampMs - b.timestampMs);
   }
