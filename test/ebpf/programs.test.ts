@@ -92,8 +92,9 @@ describe('eBPF programs on a veth pair into a test namespace', { skip }, () => {
   });
 
   it('a rate-limit policy passes the token bucket burst and drops the excess', () => {
-    // 1014-byte frames (972 bytes of ping data), burst 5000 bytes, 1000 bytes/s refill: 4 fit, ~0 refill in 0.1 s.
-    rt.setPolicy({ source: lab.ns4, action: 'rate_limit', rateBytesPerSec: 1000, burstBytes: 5000 });
+    // 1014-byte frames (972 bytes of ping data), burst 5000 bytes: 4 fit; a 100 bytes/s refill adds
+    // less than one frame unless the 20 pings take over 10 s.
+    rt.setPolicy({ source: lab.ns4, action: 'rate_limit', rateBytesPerSec: 100, burstBytes: 5000 });
     const ping = pingFromNs(lab, lab.host4, 20, { size: 972 });
     const p = rt.read().policies.find((x) => x.source === lab.ns4)!;
     rt.clearPolicy(lab.ns4);
