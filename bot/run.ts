@@ -82,7 +82,9 @@ export async function startBot(opts: StartBotOptions): Promise<RunningBot> {
       x0t,
       async stop() {
         watcher.stop();
-        if (runner.isRunning()) await runner.stop();
+        // Always: isRunning() is false while the source idles, and a poll left open would
+        // outlive the bot.
+        await runner.stop();
       },
     };
   }

@@ -64,7 +64,8 @@ export interface Harness {
   /** Env for a bot process (bot/main.ts) against this harness. */
   botEnv: NodeJS.ProcessEnv;
   startBot(extraEnv?: NodeJS.ProcessEnv): Promise<RunningBot>;
-  spawnBot(extraEnv?: NodeJS.ProcessEnv): Promise<BotProcess>;
+  /** A real bot process (bot/main.ts); `lines` collects its output. */
+  spawnBot(extraEnv?: NodeJS.ProcessEnv): Promise<BotProcess & { lines: string[] }>;
   close(): Promise<void>;
 }
 
@@ -194,7 +195,7 @@ export async function startHarness(env: TestEnv, label: string): Promise<Harness
       } catch (err) {
         throw new Error(`${(err as Error).message}\n${lines.slice(-20).join('\n')}`);
       }
-      return p;
+      return Object.assign(p, { lines });
     },
     async close() {
       for (const c of closers.reverse()) await c().catch((err: unknown) => console.error('harness close:', err));
