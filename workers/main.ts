@@ -27,8 +27,13 @@ async function main() {
 
   // Core's Prometheus exporter listens on loopback only; /metrics below re-serves it.
   const sdkMetricsPort = await freePort();
+  const sdkLog = logger.child('sdk');
   Runtime.install({
-    logger: new DefaultLogger('WARN'),
+    // The SDK's own warnings go through our logger (same format, same redaction).
+    logger: new DefaultLogger('WARN', ({ level, message, meta }) => {
+      if (!role.workflowsPath && message.startsWith('No workflows registered')) return; // by design: only control runs workflows
+      (level === 'ERROR' ? sdkLog.error : sdkLog.warn)(message, meta as Record<string, unknown> | undefined);
+    }),
     telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${sdkMetricsPort}` } } },
   });
 
@@ -58,6 +63,7 @@ async function main() {
         : {}),
       identity: `${config.role}@${os.hostname()}/${process.pid}`,
       shutdownGraceTime: '10 seconds',
+      ...Object.fromEntries(Object.entries(config.tuning).filter(([, v]) => v !== undefined)),
     });
     const w = worker;
     http = await startHttpServer({

@@ -17,11 +17,22 @@ export interface WorkerConfig {
   /** A prebuilt workflow bundle (tests, images); otherwise the control worker bundles at start. */
   workflowBundlePath?: string;
   heartbeatMs: number;
+  /** Worker tuning (unset = SDK defaults): raise for load tests, lower on small nodes. */
+  tuning: { maxConcurrentActivityTaskExecutions?: number; maxConcurrentWorkflowTaskExecutions?: number; maxCachedWorkflows?: number };
 }
 
 const usage = `usage: npm run worker -- --role control|node|ml [--node-id ID] [--http-port PORT] [--http-host HOST]
 env: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TLS_CLIENT_CERT_PATH/KEY_PATH, TEMPORAL_PROFILE,
-     X0T_NODE_ID, X0T_HTTP_PORT, X0T_HTTP_HOST, X0T_WORKFLOW_BUNDLE, X0T_NODE_HEARTBEAT_MS`;
+     X0T_NODE_ID, X0T_HTTP_PORT, X0T_HTTP_HOST, X0T_WORKFLOW_BUNDLE, X0T_NODE_HEARTBEAT_MS,
+     X0T_MAX_CONCURRENT_ACTIVITIES, X0T_MAX_CONCURRENT_WORKFLOW_TASKS, X0T_MAX_CACHED_WORKFLOWS`;
+
+function positiveInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${name}=${raw} must be a whole number ≥ 1`);
+  return n;
+}
 
 function parsePort(raw: string, what: string): number {
   const n = Number(raw);
@@ -61,5 +72,10 @@ export function loadWorkerConfig(argv: string[], env: NodeJS.ProcessEnv = proces
     httpPort: portRaw === undefined ? DEFAULT_HTTP_PORTS[role as Role] : parsePort(portRaw, '--http-port'),
     workflowBundlePath: env.X0T_WORKFLOW_BUNDLE || undefined,
     heartbeatMs,
+    tuning: {
+      maxConcurrentActivityTaskExecutions: positiveInt(env, 'X0T_MAX_CONCURRENT_ACTIVITIES'),
+      maxConcurrentWorkflowTaskExecutions: positiveInt(env, 'X0T_MAX_CONCURRENT_WORKFLOW_TASKS'),
+      maxCachedWorkflows: positiveInt(env, 'X0T_MAX_CACHED_WORKFLOWS'),
+    },
   };
 }
