@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import { buildBpf } from '../bpf/build.js';
 import { exitOnError } from '../common/errors.js';
 import { ensureTemporalCli } from '../common/temporal-cli.js';
+import { ensureTfjsNode } from '../ml/setup-tfjs-node.js';
 
 /** Debian packages and the file each provides (checked before anything is installed). */
 export const systemPackages: Array<{ pkg: string; provides: string }> = [
@@ -49,6 +50,15 @@ function main() {
       buildBpf({ log: (line) => console.error(`x0tta6bl4 setup: build:bpf: ${line}`) });
     } catch (err) {
       console.error(`x0tta6bl4 setup: eBPF objects not built: ${(err as Error).message}`);
+    }
+  }
+  // The ML worker's native TensorFlow backend (tfjs-node built against PyPI's TensorFlow C library);
+  // without it the worker runs on WebAssembly, so a failure is a note.
+  if (process.platform === 'linux' && process.arch === 'x64' && process.env.X0T_SKIP_TFJS_NODE !== '1') {
+    try {
+      ensureTfjsNode((line) => console.error(`x0tta6bl4 setup: ${line}`));
+    } catch (err) {
+      console.error(`x0tta6bl4 setup: tfjs-node not built, the ML worker will use WebAssembly: ${(err as Error).message}`);
     }
   }
 }

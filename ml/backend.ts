@@ -3,12 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { fromRoot } from '../common/paths.js';
+import { TFJS_NODE_DIR } from './setup-tfjs-node.js';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 
-/** Where `bin/setup-tfjs-node.ts` builds tfjs-node against PyPI's TensorFlow C library, if it did. */
-export const TFJS_NODE_DIR = fromRoot('.tools/tfjs-node');
 
 function tryTensorflow(): boolean {
   const pkg = path.join(TFJS_NODE_DIR, 'node_modules/@tensorflow/tfjs-node');
