@@ -191,7 +191,7 @@ function attachProbes(): Check[] {
     }
   });
   tryAttach('attach tp_btf (tracing)', 'required', 'a kernel with BTF-enabled tracepoints (>= 5.5)', () => {
-    const o = BpfObject.load(objectPath('kprobe_syscall_latency'), { programs: ['sys_enter_btf', 'sys_exit_btf'] });
+    const o = BpfObject.load(objectPath('kprobe_syscall_latency'), { programs: ['syscall_spill', 'sys_enter_btf', 'sys_exit_btf'] });
     try {
       for (const p of ['sys_enter_btf', 'sys_exit_btf']) o.program(p).attachTrace().destroy();
     } finally {

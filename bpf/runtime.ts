@@ -46,6 +46,8 @@ const SYSCALL_MODE_PROGRAMS: Record<SyscallMode, [string, string]> = {
   tracepoint: ['sys_enter_tp', 'sys_exit_tp'],
   kprobe: ['sys_enter_kprobe', 'sys_exit_kretprobe'],
 };
+/** Attached in every mode (moves a switched-out task's syscall start into task storage). */
+const SYSCALL_SPILL = 'syscall_spill';
 
 /** What to attach. Interface programs need `interface`; TC ones also `direction` (tc_classifier: both when absent). */
 export interface AttachSpec {
@@ -280,8 +282,9 @@ export class EbpfRuntime {
           const mode = spec.mode ?? 'tp_btf';
           const names = SYSCALL_MODE_PROGRAMS[mode];
           if (!names) throw new RangeError(`unknown syscall tracer mode ${mode} (one of ${SYSCALL_MODES.join(', ')})`);
-          const obj = this.loadObject(objectKey, 'kprobe_syscall_latency', names);
+          const obj = this.loadObject(objectKey, 'kprobe_syscall_latency', [SYSCALL_SPILL, ...names]);
           try {
+            links.push(obj.program(SYSCALL_SPILL).attachTrace()); // before enter/exit: no start is ever stranded
             for (const n of names) {
               const p = obj.program(n);
               links.push(mode === 'kprobe' ? p.attachKprobe('x64_sys_call', n.includes('kret')) : p.attachAuto());

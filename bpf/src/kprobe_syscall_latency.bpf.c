@@ -54,34 +54,30 @@ static __always_inline __u32 log2_u64(__u64 v)
 	return r;
 }
 
-static __always_inline void on_enter(long nr)
-{
-	struct start *s;
-	if (nr < 0 || nr >= NR_SYSCALLS)
-		return;
-	s = bpf_task_storage_get(&syscall_start, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!s)
-		return;
-	s->nr = nr;
-	s->active = 1;
-	s->ts = bpf_ktime_get_ns();
-}
+/* Fast path: the syscall's start lives in a per-CPU slot (a task cannot leave its CPU without a
+ * context switch). When a task is switched out inside a syscall, syscall_spill moves its slot into task
+ * storage, where the exit finds it. So most syscalls never touch task storage, and blocking ones are
+ * still measured. */
+struct cpu_slot {
+	__u64 ts;  /* 0 = empty */
+	__u32 tid;
+	__u32 nr;
+};
 
-static __always_inline void on_exit(void)
-{
-	struct start *s;
-	__u64 delta, *cnt, *sum;
-	__u32 slot, idx;
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cpu_slot);
+} syscall_slot SEC(".maps");
 
-	s = bpf_task_storage_get(&syscall_start, bpf_get_current_task_btf(), 0, 0);
-	if (!s || !s->active)
-		return;
-	s->active = 0;
-	delta = bpf_ktime_get_ns() - s->ts;
-	slot = log2_u64(delta);
+static __always_inline void record(__u32 nr, __u64 delta)
+{
+	__u64 *cnt, *sum;
+	__u32 slot = log2_u64(delta), idx = nr & (NR_SYSCALLS - 1);
+
 	if (slot >= SLOTS)
 		slot = SLOTS - 1;
-	idx = s->nr & (NR_SYSCALLS - 1);
 	sum = bpf_map_lookup_elem(&syscall_sum_ns, &idx);
 	if (sum)
 		*sum += delta;
@@ -89,6 +85,62 @@ static __always_inline void on_exit(void)
 	cnt = bpf_map_lookup_elem(&syscall_hist, &idx);
 	if (cnt)
 		*cnt += 1;
+}
+
+static __always_inline void on_enter(long nr)
+{
+	__u32 zero = 0;
+	struct cpu_slot *c;
+	if (nr < 0 || nr >= NR_SYSCALLS)
+		return;
+	c = bpf_map_lookup_elem(&syscall_slot, &zero);
+	if (!c)
+		return;
+	c->tid = (__u32)bpf_get_current_pid_tgid();
+	c->nr = nr;
+	c->ts = bpf_ktime_get_ns();
+}
+
+static __always_inline void on_exit(void)
+{
+	__u32 zero = 0, tid = (__u32)bpf_get_current_pid_tgid();
+	struct cpu_slot *c = bpf_map_lookup_elem(&syscall_slot, &zero);
+	struct start *s;
+	__u64 now;
+
+	if (!c)
+		return;
+	if (c->ts && c->tid == tid) {
+		now = bpf_ktime_get_ns();
+		record(c->nr, now - c->ts);
+		c->ts = 0;
+		return;
+	}
+	s = bpf_task_storage_get(&syscall_start, bpf_get_current_task_btf(), 0, 0);
+	if (!s || !s->active)
+		return;
+	s->active = 0;
+	record(s->nr, bpf_ktime_get_ns() - s->ts);
+}
+
+/* Attached in every mode: a task switched out mid-syscall takes its start along in task storage. */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(syscall_spill, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	__u32 zero = 0;
+	struct cpu_slot *c = bpf_map_lookup_elem(&syscall_slot, &zero);
+	struct start *s;
+
+	if (!c || !c->ts || c->tid != (__u32)prev->pid)
+		return 0;
+	s = bpf_task_storage_get(&syscall_start, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (s) {
+		s->ts = c->ts;
+		s->nr = c->nr;
+		s->active = 1;
+	}
+	c->ts = 0;
+	return 0;
 }
 
 SEC("tp_btf/sys_enter")

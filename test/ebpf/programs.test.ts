@@ -151,6 +151,18 @@ describe('eBPF programs on a veth pair into a test namespace', { skip }, () => {
     }
   });
 
+  it('a syscall that blocks (the task is switched out and may resume on another CPU) is measured too', () => {
+    rt.attach({ program: 'kprobe_syscall_latency' });
+    const long = (r: CounterReading) => {
+      const h = r.syscalls.find((x) => x.syscall === 'clock_nanosleep');
+      return h ? h.buckets.slice(28).reduce((a, b) => a + b, 0) : 0; // buckets >= 2^28 ns ≈ 0.27 s
+    };
+    const before = long(rt.read());
+    const res = spawnSync('sleep', ['0.3']);
+    assert.equal(res.status, 0);
+    assert.ok(long(rt.read()) - before >= 1, 'a ≥ 0.27 s clock_nanosleep was recorded');
+  });
+
   it('the classic tracepoint mode needs tracefs: without it the error says so, with it the histograms fill', () => {
     const mounted = () => fs.existsSync('/sys/kernel/tracing/events');
     if (!mounted()) {
