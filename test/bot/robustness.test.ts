@@ -19,7 +19,8 @@ describe('bot robustness', () => {
   let bot: RunningBot | undefined;
 
   before(async () => {
-    h = await startHarness(env, 'robust');
+    // Reminders 40 days ahead: a fresh one-month subscription is reminded about at once.
+    h = await startHarness(env, 'robust', { subscription: { reminderBeforeSeconds: 40 * 86400 } });
   });
   after(async () => {
     await h?.close();
@@ -123,6 +124,10 @@ describe('bot robustness', () => {
     for await (const wf of h.client.workflow.list({ query: `WorkflowType = 'paymentConfirmation' AND CustomerId = '${u.id}'` })) ids.push(wf.workflowId);
     assert.deepEqual(ids, [invoiceId], 'one invoice, whatever was redelivered');
     assert.ok(h.tg.calls.filter((c) => c.seq > since && c.method === 'sendPhoto').length === 0, 'no new invoice was opened');
+
+    // The subscription workflow's renewal reminder reaches the customer through the notifier.
+    const reminder = await h.tg.waitForCall((c) => c.method === 'sendMessage' && Number(c.params.chat_id) === u.id && /Your subscription ends on/.test(String(c.params.text)), { sinceSeq: since, what: 'the renewal reminder' });
+    assert.match(String(reminder.params.text), /ends on <b>\d{4}-\d\d-\d\d \d\d:\d\d<\/b> UTC\. Renew with \/start/);
 
     await proc.stop();
     // The token is a secret: no log line of the processes or the in-process bot carries it.

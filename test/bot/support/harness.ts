@@ -69,7 +69,8 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(env: TestEnv, label: string): Promise<Harness> {
+/** `subscription` overrides the subscription policy (e.g. a reminder lead time longer than a month, so reminders come at once). */
+export async function startHarness(env: TestEnv, label: string, opts: { subscription?: Record<string, number> } = {}): Promise<Harness> {
   const dataDir = path.join(process.env.X0T_DATA_DIR!, `bot-${label}-${crypto.randomUUID().slice(0, 8)}`);
   fs.mkdirSync(dataDir, { recursive: true });
   const logs: LogLine[] = [];
@@ -109,7 +110,7 @@ export async function startHarness(env: TestEnv, label: string): Promise<Harness
         tolerance: { USDT_TRC20: '0', TON: '0.01' },
         uniqueAmountSlots: 10000,
         poll: { initialSeconds: 0.5, maxSeconds: 1, backoffCoefficient: 1.5, verifyingSeconds: 0.5 },
-        subscription: { reminderBeforeSeconds: 3 * 86400, trialDays: 30, referralCreditDays: 30 },
+        subscription: { reminderBeforeSeconds: 3 * 86400, trialDays: 30, referralCreditDays: 30, ...opts.subscription },
       },
       providers: {
         timeoutMs: 1500,
