@@ -232,6 +232,8 @@ async function main() {
   const statsOn = fs.readFileSync('/proc/sys/kernel/bpf_stats_enabled', 'utf8').trim() === '1';
   if (statsOn) log('WARNING: kernel.bpf_stats_enabled=1 (a node worker with run stats is running?): every run pays ≈ 35–45 ns more');
   const peers = compilePeers();
+  const loadAtStart = os.loadavg().map(round1);
+  if (loadAtStart[0]! > 1.5) log(`WARNING: load average ${loadAtStart[0]} on ${os.cpus().length} CPUs: other work will inflate these figures`);
 
   log(`per-run cost: BPF_PROG_TEST_RUN, ${REPEAT} repeats, median of ${ROUNDS}, 64-byte IPv4/UDP frame`);
   const runs = perRunCosts(peers.empty);
@@ -255,7 +257,7 @@ async function main() {
     const peerAdded = median(sc.peer) - baseNs;
     const result = {
       measured_at: new Date().toISOString(),
-      machine: { kernel: os.release(), cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', bpf_stats_enabled: statsOn },
+      machine: { kernel: os.release(), cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', bpf_stats_enabled: statsOn, loadavg_at_start: loadAtStart, loadavg_at_end: os.loadavg().map(round1) },
       method: {
         per_run: `bpf_prog_test_run_opts, repeat ${REPEAT}, median of ${ROUNDS}, kernel stats off, 64-byte IPv4/UDP frame; *_net_* = minus an empty program of the same type (the harness)`,
         syscalls: `C loop of ${GETPID_CALLS} syscall(SYS_getpid), median of ${ROUNDS} interleaved rounds: none / ours (tp_btf) / ours (raw_tp) / syscount -L`,
