@@ -1,5 +1,5 @@
 /**
- * `npm run bench:ml [-- --peer] [--cora-seeds N] [--cora-epochs N] [--skip-cora]`
+ * `npm run bench:ml [-- --peer] [--cora-seeds N] [--cora-epochs N] [--skip-cora] [--out FILE]`
  * Analyze latency (GraphSAGE + causal) at 100 / 1,000 / 10,000 nodes, training time, Cora accuracy,
  * root-cause top-1/top-3 and calibration on held-out simulator incidents. With --peer, the same run
  * also measures PyTorch Geometric's SAGEConv (Cora, forward pass on the same 1,000-node graph) and
@@ -26,6 +26,7 @@ const opt = (name: string, dflt: number) => (args.includes(name) ? Number(args[a
 const peer = flag('--peer');
 const coraSeeds = opt('--cora-seeds', 5);
 const coraEpochs = opt('--cora-epochs', 200);
+const out = args.includes('--out') ? args[args.indexOf('--out') + 1]! : 'bench/results/ml.json';
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -88,7 +89,8 @@ async function main(): Promise<void> {
   log(`backend: ${backend}`);
   const { model, meta } = loadMeshModel();
   const analyzer = new Analyzer(model, meta, backend);
-  const result: Record<string, unknown> = { backend, measured_at: new Date().toISOString(), cores: (await import('node:os')).cpus().length };
+  const os = await import('node:os');
+  const result: Record<string, unknown> = { backend, measured_at: new Date().toISOString(), cores: os.cpus().length, load_average_at_start: os.loadavg().map(r3) };
 
   // 1. Analyze latency (validation + features + GraphSAGE + causal) on one incident per size.
   for (const [n, runs] of [[100, 100], [1000, 50], [10000, 20]] as const) {
@@ -211,9 +213,9 @@ async function main(): Promise<void> {
     for (const [name, r] of Object.entries(rca)) log(`  ${name}: ${Object.entries(r.per_class).map(([k, v]) => `${k} ${r3(v.top1)}/${r3(v.top3)}`).join(', ')}`);
   }
 
-  fs.mkdirSync(fromRoot('bench/results'), { recursive: true });
-  fs.writeFileSync(fromRoot('bench/results/ml.json'), `${JSON.stringify(result, null, 2)}\n`);
-  log(`wrote bench/results/ml.json`);
+  fs.mkdirSync(path.dirname(fromRoot(out)), { recursive: true });
+  fs.writeFileSync(fromRoot(out), `${JSON.stringify(result, null, 2)}\n`);
+  log(`wrote ${out}`);
 }
 
 main().catch((err) => {

@@ -12,8 +12,18 @@ function tryTensorflow(): boolean {
   const pkg = path.join(TFJS_NODE_DIR, 'node_modules/@tensorflow/tfjs-node');
   if (!fs.existsSync(path.join(pkg, 'lib/napi-v8/tfjs_binding.node'))) return false;
   try {
-    // Its own tfjs-core copy is the same version and registers into the shared global engine.
-    createRequire(path.join(TFJS_NODE_DIR, 'package.json'))('@tensorflow/tfjs-node');
+    // Its own tfjs copy is the same version and registers into the shared global engine; while it
+    // loads, it re-registers the cpu kernels we already have and says so once per kernel.
+    process.env.TF_CPP_MIN_LOG_LEVEL ??= '2'; // TensorFlow's C++ start-up chatter
+    const warn = console.warn;
+    console.warn = (...a: unknown[]) => {
+      if (!/already (been set|registered)/.test(String(a[0]))) warn(...a);
+    };
+    try {
+      createRequire(path.join(TFJS_NODE_DIR, 'package.json'))('@tensorflow/tfjs-node');
+    } finally {
+      console.warn = warn;
+    }
     return tf.findBackend('tensorflow') !== null || tf.engine().registryFactory['tensorflow'] !== undefined;
   } catch {
     return false;
