@@ -105,7 +105,7 @@ export function statusText(t: T, sub: SubscriptionView | undefined, open: Invoic
   const lines = [t('status-title'), ''];
   if (sub?.active && sub.activeUntil) {
     const days = sub.tierId ? tierDays(sub.tierId) : undefined;
-    lines.push(t('status-sub-active', { until: hhmm(sub.activeUntil), tier: days ? periodLabel(t, days) : (sub.tierId ?? 'trial') }));
+    lines.push(t('status-sub-active', { until: hhmm(sub.activeUntil), tier: days ? periodLabel(t, days) : sub.tierId === 'trial' || !sub.tierId ? t('tier-trial') : sub.tierId }));
   } else if (sub?.activeUntil && Date.parse(sub.activeUntil) <= now) lines.push(t('status-sub-expired', { until: hhmm(sub.activeUntil) }));
   else lines.push(t('status-sub-inactive'));
   lines.push(t(sub?.trialUsed ? 'status-trial-used' : 'status-trial-available'));

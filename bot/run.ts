@@ -6,14 +6,17 @@
 import Fastify from 'fastify';
 import { run, type RunnerHandle } from '@grammyjs/runner';
 import { webhookCallback } from 'grammy';
-import type { Client } from '@temporalio/client';
+import { Client } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { createLogger, type Logger } from '../common/logger.js';
+import { loadTemporalTarget } from '../common/temporal-target.js';
+import { scrubbingLogger } from './notifier.js';
+import { loadBotConfig, type BotConfig } from './config.js';
 import path from 'node:path';
-import type { Logger } from '../common/logger.js';
 import { dataDir } from '../common/paths.js';
 import { loadTariffs } from '../activities/control/payments/tariffs.js';
 import { TemporalBackend, type PaymentsBackend } from './backend.js';
 import { createBot, type X0tBot } from './bot.js';
-import type { BotConfig } from './config.js';
 import { FileLocalePrefs, type LocalePrefs } from './prefs.js';
 import type { TierOffer } from './render.js';
 
@@ -116,4 +119,33 @@ export async function startBot(opts: StartBotOptions): Promise<RunningBot> {
 function requireClient(c: Client | undefined): Client {
   if (!c) throw new Error('startBot needs a Temporal client (or a backend)');
   return c;
+}
+
+/**
+ * The bot process from the environment: Temporal connection, bot config, bot; stops cleanly on
+ * SIGINT/SIGTERM. (`bot/main.ts` calls it; kept here so that typechecking reaches it.)
+ */
+export async function runBotProcess(): Promise<void> {
+  const config = loadBotConfig();
+  const logger = scrubbingLogger(createLogger('bot'), config.token);
+  const target = loadTemporalTarget();
+  const connection = await NativeConnection.connect(target.connectionOptions);
+  const client = new Client({ connection, namespace: target.namespace });
+  const running = await startBot({ config, logger, client });
+  process.stdout.write(`bot ready (${running.mode}${running.webhookAddress ? ` on ${running.webhookAddress}` : ''})\n`);
+
+  let stopping = false;
+  const stop = async (why: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info(`${why}: stopping the bot`);
+    try {
+      await running.stop();
+    } finally {
+      await connection.close();
+    }
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
 }

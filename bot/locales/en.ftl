@@ -32,6 +32,7 @@ choose-currency = <b>{ $period }</b>. How do you want to pay?
 currency-USDT_TRC20 = USDT (TRC-20)
 currency-TON = TON
 tier-unknown = This tariff is no longer offered. Here are the current ones.
+tier-trial = free month
 
 invoice-creating = Creating your invoice…
 invoice-created-below = Invoice <code>{ $invoiceId }</code> is below.

@@ -34,6 +34,7 @@ choose-currency = <b>{ $period }</b>. Чем будете платить?
 currency-USDT_TRC20 = USDT (TRC-20)
 currency-TON = TON
 tier-unknown = Этот тариф больше не предлагается. Вот актуальные.
+tier-trial = бесплатный месяц
 
 invoice-creating = Создаю счёт…
 invoice-created-below = Счёт <code>{ $invoiceId }</code> — ниже.
