@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Client, Connection } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type Connection } from '@temporalio/client';
 import { Address, comment, toNano } from '@ton/core';
 import { Blockchain, type SandboxContract, type TreasuryContract } from '@ton/sandbox';
 import { loadSigningKey, publicKeyPem, verifyAccessKey } from '../../activities/control/payments/access-key.js';
@@ -82,12 +82,26 @@ describe('TON payments against @ton/sandbox through the toncenter and tonapi sta
     await pay(merchant.address, '2.5', 'INV-other-1');
     await pay(other.address, '2.5', 'INV-elsewhere-1');
     for (const p of [new ToncenterProvider({ endpoint: toncenter.endpoint, timeoutMs: 2000, pageSize: 2 }), new TonapiProvider({ endpoint: tonapi.url, timeoutMs: 2000, pageSize: 2 })]) {
-      const good = await p.findPayments(query('INV-good-1'));
+      const good = (await p.findPayments(query('INV-good-1'))).observations;
       assert.equal(good.length, 1, `${p.name} finds the payment`);
       assert.equal(good[0]!.amountBaseUnits, toNano('2.5').toString());
       assert.equal(good[0]!.final, true);
-      assert.deepEqual(await p.findPayments(query('INV-wrong-comment')), [], `${p.name}: a different comment pays nothing`);
-      assert.deepEqual(await p.findPayments(query('INV-elsewhere-1')), [], `${p.name}: a transfer to someone else pays nothing`);
+      assert.deepEqual((await p.findPayments(query('INV-wrong-comment'))).observations, [], `${p.name}: a different comment pays nothing`);
+      assert.deepEqual((await p.findPayments(query('INV-elsewhere-1'))).observations, [], `${p.name}: a transfer to someone else pays nothing`);
+    }
+  });
+
+  test('a check resumes where the previous one stopped (logical-time cursor): a later payment is found, nothing is read twice', async () => {
+    for (const p of [new ToncenterProvider({ endpoint: toncenter.endpoint, timeoutMs: 2000, pageSize: 2 }), new TonapiProvider({ endpoint: tonapi.url, timeoutMs: 2000, pageSize: 2 })]) {
+      const inv = `INV-cursor-${p.name}`;
+      const first = await p.findPayments(query(inv));
+      assert.deepEqual(first.observations, []);
+      assert.match(first.cursor ?? '', /^\d+$/);
+      await pay(merchant.address, '2.5', inv);
+      const second = await p.findPayments({ ...query(inv), sinceCursor: first.cursor });
+      assert.equal(second.observations.length, 1, `${p.name} finds the payment after the cursor`);
+      assert.ok(BigInt(second.cursor!) > BigInt(first.cursor!));
+      assert.deepEqual((await p.findPayments({ ...query(inv), sinceCursor: second.cursor })).observations, [], 'already read');
     }
   });
 
@@ -98,8 +112,8 @@ describe('TON payments against @ton/sandbox through the toncenter and tonapi sta
     const ourBounce = await merchant.send({ to: new Address(0, Buffer.alloc(32, 9)), value: toNano('1'), body: comment('INV-bounce-2'), bounce: true });
     store.add(ourBounce.transactions);
     for (const p of [new ToncenterProvider({ endpoint: toncenter.endpoint, timeoutMs: 2000 }), new TonapiProvider({ endpoint: tonapi.url, timeoutMs: 2000 })]) {
-      assert.deepEqual(await p.findPayments(query('INV-bounce-1', undeployed)), [], `${p.name}: aborted transfer to an undeployed wallet`);
-      assert.deepEqual(await p.findPayments(query('INV-bounce-2')), [], `${p.name}: a bounced message arriving at us`);
+      assert.deepEqual((await p.findPayments(query('INV-bounce-1', undeployed))).observations, [], `${p.name}: aborted transfer to an undeployed wallet`);
+      assert.deepEqual((await p.findPayments(query('INV-bounce-2'))).observations, [], `${p.name}: a bounced message arriving at us`);
     }
   });
 
@@ -138,6 +152,26 @@ describe('TON payments against @ton/sandbox through the toncenter and tonapi sta
     assert.equal(u.accessKey, undefined);
     assert.equal(o.status, 'overpaid');
     assert.equal(n.status, 'fulfilled');
+  });
+
+  test('a second start with the id of an open invoice is rejected; an unknown tier fails the invoice at once as InvalidInput', async () => {
+    const { handle, inv } = await start('dup');
+    await assert.rejects(
+      client.workflow.start(paymentConfirmation, { workflowId: inv.invoiceId, taskQueue: worker.taskQueue, args: [{ invoiceId: inv.invoiceId, customerId: 'c-dup', tierId: 'month', currency: 'TON' }] }),
+      WorkflowExecutionAlreadyStartedError,
+    );
+    await handle.terminate('test done');
+    const bad = invoiceId('badtier');
+    const err = await client.workflow
+      .execute(paymentConfirmation, { workflowId: bad, taskQueue: worker.taskQueue, args: [{ invoiceId: bad, customerId: 'c-bad', tierId: 'platinum', currency: 'TON' }] })
+      .then(() => undefined, (e: Error) => e);
+    assert.ok(err instanceof WorkflowFailedError);
+    let cause: (Error & { type?: string; cause?: unknown }) | undefined = err;
+    while (cause && cause.type !== 'InvalidInput') cause = cause.cause as typeof cause;
+    assert.equal(cause?.type, 'InvalidInput');
+    assert.match(cause?.message ?? '', /unknown tier "platinum"/);
+    const attempts = (await client.workflow.getHandle(bad).fetchHistory()).events!.filter((e) => e.markerRecordedEventAttributes).length;
+    assert.equal(attempts, 1, 'not retried');
   });
 
   test('toncenter down (503): tonapi answers and the invoice confirms; with toncenter back it answers again', async () => {

@@ -102,7 +102,7 @@ describe('USDT TRC-20 payments against the TronGrid and TronScan stand-ins', () 
     const provider = new TronGridProvider({ baseUrl: trongrid.url, usdtContract: USDT_CONTRACT, timeoutMs: 2000 });
     const seen = trongrid.requests.length;
     const found = await provider.findPayments({ invoiceId: inv.invoiceId, currency: 'USDT_TRC20', merchantAddress: merchant, amountBaseUnits: inv.amountBaseUnits, windowStartMs: t0 - 1, windowEndMs: t0 + 1000 });
-    assert.deepEqual(found.map((f) => [f.txHash, f.final]), [[t.txId, true]]);
+    assert.deepEqual(found.observations.map((f) => [f.txHash, f.final]), [[t.txId, true]]);
     assert.ok(trongrid.requests.slice(seen).some((r) => r.includes('fingerprint=')), 'a second page was fetched by fingerprint');
     assert.ok(['confirmed', 'fulfilled'].includes(await iPaid(handle)));
   });

@@ -74,12 +74,13 @@ describe('payments: config, money, addresses, keys, failover (no server)', () =>
 
   test('failover: the first provider that answers wins; all down is one error naming each', async () => {
     const down = (name: string): ChainProvider => ({ name, findPayments: async () => { throw new ProviderUnavailableError(name, 'HTTP 503'); } });
-    const up: ChainProvider = { name: 'up', findPayments: async () => [{ txHash: 'a', amountBaseUnits: '1', timestampMs: 1, final: true }, { txHash: 'b', amountBaseUnits: '1', timestampMs: 2, final: true }] };
+    const up: ChainProvider = { name: 'up', findPayments: async () => ({ observations: [{ txHash: 'a', amountBaseUnits: '1', timestampMs: 1, final: true }, { txHash: 'b', amountBaseUnits: '1', timestampMs: 2, final: true }], cursor: '7' }) };
     const q = { invoiceId: 'i', currency: 'TON' as const, merchantAddress: 'x', amountBaseUnits: '1', windowStartMs: 0, windowEndMs: 1, excludeTxHashes: ['a'] };
     const r = await findWithFailover([down('p1'), up], q);
     assert.equal(r.provider, 'up');
     assert.deepEqual(r.observations.map((o) => o.txHash), ['b']);
     assert.deepEqual(r.skipped.map((s) => s.provider), ['p1']);
+    assert.equal(r.cursor, '7', 'the answering provider\'s cursor is passed on');
     await assert.rejects(findWithFailover([down('p1'), down('p2')], q), /p1: HTTP 503 \| p2: HTTP 503/);
   });
 });

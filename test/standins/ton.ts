@@ -49,7 +49,21 @@ function toncenterMessage(m: Message) {
   };
 }
 
+// Serialising a transaction is the stand-in's main cost: do it once per transaction.
+const toncenterRows = new WeakMap<Transaction, ReturnType<typeof toncenterTxUncached>>();
+const tonapiRows = new WeakMap<Transaction, ReturnType<typeof tonapiTxUncached>>();
 function toncenterTx(tx: Transaction) {
+  let row = toncenterRows.get(tx);
+  if (!row) toncenterRows.set(tx, (row = toncenterTxUncached(tx)));
+  return row;
+}
+function tonapiTx(tx: Transaction) {
+  let row = tonapiRows.get(tx);
+  if (!row) tonapiRows.set(tx, (row = tonapiTxUncached(tx)));
+  return row;
+}
+
+function toncenterTxUncached(tx: Transaction) {
   const d = tx.description;
   return {
     '@type': 'raw.transaction',
@@ -82,7 +96,7 @@ export async function startToncenter(store: TonTxStore): Promise<StandinServer &
     let list = store.of(address);
     if (p.lt !== undefined) {
       const lt = BigInt(String(p.lt));
-      const at = list.findIndex((t) => t.lt === lt && (p.hash === undefined || t.hash().toString('hex') === String(p.hash).toLowerCase() || t.hash().toString('base64') === p.hash));
+      const at = list.findIndex((t) => t.lt === lt && (p.hash === undefined || toncenterTx(t).transaction_id.hash === p.hash || Buffer.from(toncenterTx(t).transaction_id.hash, 'base64').toString('hex') === String(p.hash).toLowerCase()));
       if (at < 0) return { status: 500, body: { ok: false, error: 'LITE_SERVER_UNKNOWN: cannot compute block with specified transaction: lt not in db', code: 500, id: rpc.id } };
       list = list.slice(at); // inclusive of the cursor transaction, as toncenter does
     }
@@ -120,7 +134,7 @@ function tonapiMessage(m: Message) {
   };
 }
 
-function tonapiTx(tx: Transaction) {
+function tonapiTxUncached(tx: Transaction) {
   const d = tx.description;
   const g = d.type === 'generic' ? d : undefined;
   const cp = g?.computePhase;

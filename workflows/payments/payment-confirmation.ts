@@ -161,6 +161,7 @@ export async function paymentConfirmation(req: PaymentConfirmationInput): Promis
   ready = true;
 
   const excluded: string[] = [];
+  let scanCursor: string | undefined; // where the previous check stopped reading the chain
   let delayMs = policy.poll.initialSeconds * 1000;
   let paid: PaymentObservation | undefined;
 
@@ -188,7 +189,9 @@ export async function paymentConfirmation(req: PaymentConfirmationInput): Promis
         windowStartMs: createdAtMs - 2000, // chain timestamps have second resolution
         windowEndMs: watchUntilMs,
         excludeTxHashes: excluded,
+        sinceCursor: scanCursor,
       });
+      scanCursor = result.cursor ?? scanCursor;
     } catch {
       // Every provider failed (after the activity's retries): keep the status, try at the next tick.
     }

@@ -19,6 +19,17 @@ export interface PaymentQuery {
   windowEndMs: number;
   /** Transactions already claimed by another invoice: never report them again. */
   excludeTxHashes?: string[];
+  /**
+   * Where the previous check of this invoice stopped (from its PaymentScan.cursor): only newer
+   * transactions need reading. TON: a logical time; TRON: a block timestamp (ms). Opaque to callers.
+   */
+  sinceCursor?: string;
+}
+
+/** One check's findings and where the next check may resume. */
+export interface PaymentScan {
+  observations: PaymentObservation[];
+  cursor?: string;
 }
 
 /** A transfer that matches the invoice (recipient, token/comment, window). */
@@ -33,7 +44,7 @@ export interface PaymentObservation {
 
 export interface ChainProvider {
   readonly name: string;
-  findPayments(q: PaymentQuery): Promise<PaymentObservation[]>;
+  findPayments(q: PaymentQuery): Promise<PaymentScan>;
 }
 
 /** A provider could not answer (outage, throttling, timeout, malformed data): try the next one. */
@@ -51,6 +62,7 @@ export class ProviderUnavailableError extends Error {
 export interface FailoverResult {
   provider: string;
   observations: PaymentObservation[];
+  cursor?: string;
   /** Providers skipped before the answering one, with why. */
   skipped: Array<{ provider: string; error: string }>;
 }
@@ -62,7 +74,7 @@ export async function findWithFailover(providers: ChainProvider[], q: PaymentQue
     try {
       const found = await p.findPayments(q);
       const exclude = new Set(q.excludeTxHashes ?? []);
-      return { provider: p.name, observations: found.filter((o) => !exclude.has(o.txHash)), skipped };
+      return { provider: p.name, observations: found.observations.filter((o) => !exclude.has(o.txHash)), cursor: found.cursor, skipped };
     } catch (err) {
       skipped.push({ provider: p.name, error: (err as Error).message });
     }

@@ -8,7 +8,7 @@
  */
 import { Address, Cell, loadTransaction, type Transaction } from '@ton/core';
 import { TonClient } from '@ton/ton';
-import { fetchJson, ProviderUnavailableError, type ChainProvider, type PaymentObservation, type PaymentQuery } from './providers.js';
+import { fetchJson, ProviderUnavailableError, type ChainProvider, type PaymentObservation, type PaymentQuery, type PaymentScan } from './providers.js';
 
 /** The text comment of a message body (op 0 + string tail), or undefined. */
 export function readComment(body: Cell | undefined): string | undefined {
@@ -61,7 +61,7 @@ export interface TonProviderConfig {
  * parsing every transaction of a busy merchant wallet on every check costs more than the rest.
  */
 class ScanningTonClient extends TonClient {
-  async getTransactionRows(address: Address, opts: { limit: number; lt?: string; hash?: string; inclusive?: boolean; archival?: boolean }) {
+  async getTransactionRows(address: Address, opts: { limit: number; lt?: string; hash?: string; to_lt?: string; inclusive?: boolean; archival?: boolean }) {
     return this.api.getTransactions(address, opts);
   }
 }
@@ -80,21 +80,25 @@ export class ToncenterProvider implements ChainProvider {
     this.client = new ScanningTonClient({ endpoint: cfg.endpoint, apiKey: cfg.apiKey, timeout: cfg.timeoutMs });
   }
 
-  async findPayments(q: PaymentQuery): Promise<PaymentObservation[]> {
+  async findPayments(q: PaymentQuery): Promise<PaymentScan> {
     const merchant = parseAddress(q.merchantAddress);
     if (!merchant || !q.comment) throw new Error('toncenter: merchant address or comment missing');
     const out: PaymentObservation[] = [];
     const limit = this.cfg.pageSize ?? 50;
+    const since = q.sinceCursor && /^\d+$/.test(q.sinceCursor) ? q.sinceCursor : undefined;
+    let newest: bigint | undefined;
     let cursor: { lt: string; hash: string } | undefined;
     for (let page = 0; page < (this.cfg.maxPages ?? 20); page++) {
       let rows: Awaited<ReturnType<ScanningTonClient['getTransactionRows']>>;
       try {
-        rows = await this.client.getTransactionRows(merchant, { limit, archival: true, ...(cursor ? { lt: cursor.lt, hash: cursor.hash, inclusive: false } : {}) });
+        rows = await this.client.getTransactionRows(merchant, { limit, archival: true, ...(since ? { to_lt: since } : {}), ...(cursor ? { lt: cursor.lt, hash: cursor.hash, inclusive: false } : {}) });
       } catch (err) {
         const e = err as { response?: { status?: number }; message?: string };
         throw new ProviderUnavailableError(this.name, e.response?.status ? `HTTP ${e.response.status}` : String(e.message), e.response?.status);
       }
       for (const row of rows) {
+        if (since && BigInt(row.transaction_id.lt) <= BigInt(since)) continue;
+        if (newest === undefined || BigInt(row.transaction_id.lt) > newest) newest = BigInt(row.transaction_id.lt);
         const ms = row.utime * 1000;
         if (ms < q.windowStartMs || ms > q.windowEndMs) continue;
         const text = toncenterText(row.in_msg?.msg_data as { '@type': string; text?: string } | undefined);
@@ -115,10 +119,12 @@ export class ToncenterProvider implements ChainProvider {
         out.push({ txHash, amountBaseUnits: info.value.coins.toString(), timestampMs: ms, final: true, from: info.src.toRawString() });
       }
       const last = rows[rows.length - 1];
-      if (rows.length < limit || !last || last.utime * 1000 < q.windowStartMs) break;
+      if (rows.length < limit || !last || last.utime * 1000 < q.windowStartMs || (since && BigInt(last.transaction_id.lt) <= BigInt(since))) break;
       cursor = { lt: last.transaction_id.lt, hash: last.transaction_id.hash };
     }
-    return out.sort((a, b) => a.timestampMs - b.timestampMs);
+    // TON transactions are final once listed, and an account's list only grows at the top: the next
+    // check needs only what is newer than the newest one read now.
+    return { observations: out.sort((a, b) => a.timestampMs - b.timestampMs), cursor: (newest ?? (since ? BigInt(since) : undefined))?.toString() };
   }
 }
 
@@ -147,14 +153,16 @@ export class TonapiProvider implements ChainProvider {
   readonly name = 'tonapi';
   constructor(private readonly cfg: TonProviderConfig) {}
 
-  async findPayments(q: PaymentQuery): Promise<PaymentObservation[]> {
+  async findPayments(q: PaymentQuery): Promise<PaymentScan> {
     const merchant = parseAddress(q.merchantAddress);
     if (!merchant || !q.comment) throw new Error('tonapi: merchant address or comment missing');
     const out: PaymentObservation[] = [];
     const limit = this.cfg.pageSize ?? 100;
+    const since = q.sinceCursor && /^\d+$/.test(q.sinceCursor) ? q.sinceCursor : undefined;
+    let newest: bigint | undefined;
     let beforeLt: string | undefined;
     for (let page = 0; page < (this.cfg.maxPages ?? 20); page++) {
-      const params = new URLSearchParams({ limit: String(limit), sort_order: 'desc', ...(beforeLt ? { before_lt: beforeLt } : {}) });
+      const params = new URLSearchParams({ limit: String(limit), sort_order: 'desc', ...(beforeLt ? { before_lt: beforeLt } : {}), ...(since ? { after_lt: since } : {}) });
       const body = await fetchJson(`${this.cfg.endpoint.replace(/\/$/, '')}/v2/blockchain/accounts/${encodeURIComponent(merchant.toRawString())}/transactions?${params}`, {}, {
         provider: this.name,
         timeoutMs: this.cfg.timeoutMs,
@@ -163,6 +171,8 @@ export class TonapiProvider implements ChainProvider {
       const txs = (body as { transactions?: TonapiTx[] })?.transactions;
       if (!Array.isArray(txs)) throw new ProviderUnavailableError(this.name, 'malformed response: no transactions[]');
       for (const tx of txs) {
+        if (since && BigInt(tx.lt) <= BigInt(since)) continue;
+        if (newest === undefined || BigInt(tx.lt) > newest) newest = BigInt(tx.lt);
         const ms = tx.utime * 1000;
         if (ms < q.windowStartMs || ms > q.windowEndMs) continue;
         const m = tx.in_msg;
@@ -180,6 +190,6 @@ export class TonapiProvider implements ChainProvider {
       if (txs.length < limit || !last || last.utime * 1000 < q.windowStartMs) break;
       beforeLt = String(last.lt);
     }
-    return out.sort((a, b) => a.timestampMs - b.timestampMs);
+    return { observations: out.sort((a, b) => a.timestampMs - b.timestampMs), cursor: (newest ?? (since ? BigInt(since) : undefined))?.toString() };
   }
 }

@@ -6,7 +6,26 @@
  * solidity node (`/walletsolidity/gettransactioninfobyid`), including the Transfer event log.
  */
 import { TronWeb } from 'tronweb';
-import { fetchJson, ProviderUnavailableError, type ChainProvider, type PaymentObservation, type PaymentQuery } from './providers.js';
+import { fetchJson, ProviderUnavailableError, type ChainProvider, type PaymentObservation, type PaymentQuery, type PaymentScan } from './providers.js';
+
+/**
+ * How far behind the newest transfer read the next check starts again: a transfer shows up in the
+ * index within seconds of its block, so one minute of overlap never misses one.
+ */
+export const TRON_CURSOR_OVERLAP_MS = 60_000;
+
+/** The start of the next check: the newest transfer seen minus the overlap, never after a pending one. */
+function tronCursor(q: PaymentQuery, seen: number[], pending: number[]): string | undefined {
+  const prev = q.sinceCursor && /^\d+$/.test(q.sinceCursor) ? Number(q.sinceCursor) : undefined;
+  const from = Math.max(q.windowStartMs, prev ?? 0, seen.length ? Math.max(...seen) - TRON_CURSOR_OVERLAP_MS : 0);
+  const c = pending.length ? Math.min(from, ...pending) : from;
+  return String(Math.max(q.windowStartMs, c));
+}
+
+function windowStart(q: PaymentQuery): number {
+  const prev = q.sinceCursor && /^\d+$/.test(q.sinceCursor) ? Number(q.sinceCursor) : undefined;
+  return Math.max(q.windowStartMs, prev ?? 0);
+}
 
 /** keccak256("Transfer(address,address,uint256)") */
 export const TRANSFER_TOPIC = 'ddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef';
@@ -60,16 +79,17 @@ export class TronGridProvider implements ChainProvider {
     return this.cfg.apiKey ? { 'TRON-PRO-API-KEY': this.cfg.apiKey } : {};
   }
 
-  async findPayments(q: PaymentQuery): Promise<PaymentObservation[]> {
+  async findPayments(q: PaymentQuery): Promise<PaymentScan> {
     const merchant = tronHex(q.merchantAddress);
     const usdt = tronHex(this.cfg.usdtContract);
     if (!merchant || !usdt) throw new Error('trongrid: merchant or USDT contract address is not a TRON address');
     const candidates: TronGridTransfer[] = [];
+    const seen: number[] = [];
     const params = new URLSearchParams({
       only_to: 'true',
       limit: String(this.cfg.pageSize ?? 200),
       contract_address: this.cfg.usdtContract,
-      min_timestamp: String(q.windowStartMs),
+      min_timestamp: String(windowStart(q)),
       max_timestamp: String(q.windowEndMs),
       order_by: 'block_timestamp,asc',
     });
@@ -82,6 +102,7 @@ export class TronGridProvider implements ChainProvider {
       };
       if (body?.success === false) throw new ProviderUnavailableError(this.name, `error: ${String(body.error)}`);
       for (const raw of expectArray(this.name, body, 'data') as TronGridTransfer[]) {
+        if (typeof raw?.block_timestamp === 'number') seen.push(raw.block_timestamp);
         if (raw?.type !== 'Transfer') continue;
         if (tronHex(raw.token_info?.address ?? '') !== usdt) continue; // a fake token with the USDT symbol stops here
         if (tronHex(raw.to) !== merchant) continue;
@@ -100,7 +121,7 @@ export class TronGridProvider implements ChainProvider {
       if (state === 'failed') continue; // solidified but reverted / no USDT Transfer to us: never a payment
       out.push({ txHash: c.transaction_id, amountBaseUnits: c.value, timestampMs: c.block_timestamp, final: state === 'final', from: c.from });
     }
-    return out;
+    return { observations: out, cursor: tronCursor(q, seen, out.filter((o) => !o.final).map((o) => o.timestampMs)) };
   }
 
   /** Solidified and SUCCESS, with the USDT Transfer event to us of this amount in the receipt's logs. */
@@ -143,17 +164,18 @@ export class TronScanProvider implements ChainProvider {
   readonly name = 'tronscan';
   constructor(private readonly cfg: TronProviderConfig) {}
 
-  async findPayments(q: PaymentQuery): Promise<PaymentObservation[]> {
+  async findPayments(q: PaymentQuery): Promise<PaymentScan> {
     const merchant = tronHex(q.merchantAddress);
     const usdt = tronHex(this.cfg.usdtContract);
     if (!merchant || !usdt) throw new Error('tronscan: merchant or USDT contract address is not a TRON address');
     const limit = this.cfg.pageSize ?? 50;
     const out: PaymentObservation[] = [];
+    const seen: number[] = [];
     for (let page = 0, start = 0; page < (this.cfg.maxPages ?? 50); page++, start += limit) {
       const params = new URLSearchParams({
         toAddress: q.merchantAddress,
         contract_address: this.cfg.usdtContract,
-        start_timestamp: String(q.windowStartMs),
+        start_timestamp: String(windowStart(q)),
         end_timestamp: String(q.windowEndMs),
         start: String(start),
         limit: String(limit),
@@ -165,6 +187,7 @@ export class TronScanProvider implements ChainProvider {
       })) as { total?: number };
       const rows = expectArray(this.name, body, 'token_transfers') as TronScanTransfer[];
       for (const r of rows) {
+        if (typeof r.block_ts === 'number') seen.push(r.block_ts);
         if (r.event_type !== undefined && r.event_type !== 'Transfer') continue;
         if (tronHex(r.contract_address) !== usdt || tronHex(r.tokenInfo?.tokenId ?? r.contract_address) !== usdt) continue;
         if (tronHex(r.to_address) !== merchant) continue;
@@ -178,6 +201,6 @@ export class TronScanProvider implements ChainProvider {
       }
       if (rows.length < limit || start + limit >= (body.total ?? 0)) break;
     }
-    return out;
+    return { observations: out, cursor: tronCursor(q, seen, out.filter((o) => !o.final).map((o) => o.timestampMs)) };
   }
 }
