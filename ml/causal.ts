@@ -325,7 +325,6 @@ export interface CausalInput {
 /** Root-cause analysis of one snapshot with its recent history. */
 export function analyseCause(inp: CausalInput): CausalResult {
   const { graph: g, scores } = inp;
-  const cur = inp.history[inp.history.length - 1]!;
   const n = g.n;
   const L = g.linkIds.length;
   const T = inp.history.length;
@@ -484,7 +483,7 @@ export function analyseCause(inp: CausalInput): CausalResult {
   const events = [...seen].map((i) => candList[i]!).filter((e) => anomalous.has(e) || e === rootE).map(event);
   const unrelated = [...anomalous].filter((e) => !seen.has(pos.get(e)!)).map(event);
 
-  const faultClass = classify(rootE, features[top]!, candList, onset, anomalous, n, sig, g);
+  const faultClass = classify(rootE, features[top]!, onset, anomalous, n, sig, g);
   const rootName = entityId(rootE);
   const rootEv = event(rootE);
   const later = events.filter((ev) => ev.entity !== rootName).length;
@@ -521,7 +520,7 @@ function round(x: number): number {
 }
 
 /** The fault class from the root's evidence: what kind of entity, silence, link share, spread. */
-function classify(root: number, f: number[], cand: number[], onset: Map<number, number>, anomalous: Set<number>, n: number, sig: Signals, g: TelemetryGraph): Exclude<Scenario, 'healthy'> {
+function classify(root: number, f: number[], onset: Map<number, number>, anomalous: Set<number>, n: number, sig: Signals, g: TelemetryGraph): Exclude<Scenario, 'healthy'> {
   if (root >= n) return 'link_degradation';
   if (sig.silentNow[root]) return 'partition';
   // Neighbouring nodes that became anomalous after the root: spread.
@@ -531,7 +530,6 @@ function classify(root: number, f: number[], cand: number[], onset: Map<number, 
     const u = g.adj.nbr[j]!;
     if (anomalous.has(u) && (onset.get(u) ?? Number.POSITIVE_INFINITY) > o && sig.last[u]! > THETA) spread++;
   }
-  void cand;
   if (spread >= 2) return 'cascade_failure';
   if (f[6]! >= 0.5 && f[1]! < 0.5) return 'interference';
   return 'node_overload';
