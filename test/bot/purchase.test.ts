@@ -114,6 +114,22 @@ describe('bot purchase flow against real payment workflows', () => {
     assert.equal(view.invoice.currency, 'USDT_TRC20', 'the first click decided the currency');
   });
 
+  test('"I paid" pressed twice before paying: both clicks are answered with the current status and nothing else happens', async () => {
+    const { tg } = h;
+    const user = newUser('Gus');
+    const { invoice } = await buyThroughBot(h, user, 'month', 'USDT_TRC20');
+    const invoiceId = invoiceIdOf(invoice);
+    const q1 = tg.press(user, invoice, `1|paid|${invoiceId}`);
+    const q2 = tg.press(user, invoice, `1|paid|${invoiceId}`);
+    for (const q of [q1, q2]) {
+      const a = await tg.waitUntil(() => tg.callbackAnswer(q), 20_000, '"I paid" answered');
+      assert.match(String(a.params.text), /Checked now: waiting for your transfer|Checking the network/);
+    }
+    const view = await h.client.workflow.getHandle(invoiceId).query(invoiceQuery);
+    assert.equal(view.status, 'awaiting');
+    assert.equal(view.txHash, undefined);
+  });
+
   test('cancel, then stale "I paid"/"Cancel" from the old message: nothing changes and the answer says why', async () => {
     const { tg } = h;
     const user = newUser('Dora');

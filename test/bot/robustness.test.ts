@@ -44,6 +44,17 @@ describe('bot robustness', () => {
     assert.ok(h.logs.some((l) => l.level === 'error' && l.msg === 'update failed'), 'a malformed update reached bot.catch');
   });
 
+  test('in a group the bot only points to the private chat: payments and keys stay private', async () => {
+    const u = newUser('Gina');
+    const group = { id: -100123456, type: 'supergroup', title: 'mesh fans' };
+    const since = h.tg.lastSeq;
+    h.tg.pushUpdate({ message: { message_id: 1, date: Math.floor(Date.now() / 1000), chat: group, from: u, text: '/status', entities: [{ type: 'bot_command', offset: 0, length: 7 }] } });
+    const reply = await h.tg.waitForCall((c) => c.method === 'sendMessage' && Number(c.params.chat_id) === group.id, { sinceSeq: since, what: 'the group reply' });
+    assert.equal(reply.params.text, 'Please write to me in a private chat.');
+    await sleep(500);
+    assert.equal(h.tg.calls.filter((c) => c.seq > since && c.method !== 'getUpdates').length, 1, 'nothing else was sent');
+  });
+
   test('a 429 with retry_after is waited out and the message still arrives', async () => {
     const u = newUser('Walt');
     h.tg.failNext('sendMessage', { error_code: 429, description: 'Too Many Requests: retry after 1', parameters: { retry_after: 1 } }, 2);

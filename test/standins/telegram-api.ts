@@ -113,6 +113,8 @@ export class TelegramApiStandIn {
   /** Queues (or webhooks) a raw update; `update_id` is assigned when missing. */
   pushUpdate(update: Record<string, unknown>): Update {
     const u = { ...update, update_id: typeof update.update_id === 'number' ? update.update_id : this.nextUpdateId++ } as Update;
+    const chatId = (update.message as { chat?: { id?: unknown } } | undefined)?.chat?.id;
+    if (typeof chatId === 'number') this.chat(chatId);
     if (this.webhook) void this.deliverWebhook(u);
     else {
       this.queue.push(u);
@@ -361,7 +363,8 @@ export class TelegramApiStandIn {
 
   private send(method: string, p: Record<string, unknown>, files: ApiCall['files']): TgMessage {
     const chatId = int(p, 'chat_id');
-    if (chatId <= 0) throw bad('chat not found');
+    // Telegram knows only chats the bot is in: here, chats some update came from.
+    if (!this.messages.has(chatId)) throw bad('chat not found');
     const message: TgMessage = {
       message_id: this.allocMessageId(chatId),
       date: Math.floor(Date.now() / 1000),
