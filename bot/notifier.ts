@@ -73,7 +73,8 @@ export function createTelegramSender(opts: TelegramNotifierOptions): Notificatio
     try {
       await api.sendMessage(chatId, renderNotification(t, n), { parse_mode: 'HTML' });
     } catch (err) {
-      if (err instanceof GrammyError && err.error_code === 403) {
+      // Blocked, never started, deleted: retrying cannot reach them.
+      if (err instanceof GrammyError && (err.error_code === 403 || (err.error_code === 400 && /chat not found|user not found|PEER_ID_INVALID/i.test(err.description)))) {
         log.warn('customer unreachable on Telegram (blocked the bot or never started it)', { customerId: n.customerId, kind: n.kind });
         return;
       }

@@ -98,3 +98,30 @@ describe('button payloads', () => {
     assert.equal(localeFromTelegram(undefined), undefined);
   });
 });
+
+describe('Telegram notifier (the payment activities\' sender)', () => {
+  test('renders in the customer\'s chosen language, and a customer who cannot be reached is logged, not retried forever', async () => {
+    const { TelegramApiStandIn } = await import('../standins/telegram-api.js');
+    const { createTelegramSender } = await import('../../bot/notifier.js');
+    const { FileLocalePrefs } = await import('../../bot/prefs.js');
+    const path = await import('node:path');
+    const tg = await TelegramApiStandIn.start(TOKEN);
+    try {
+      const lines: Array<{ msg: string }> = [];
+      const log = { debug() {}, info() {}, warn: (msg: string) => void lines.push({ msg }), error() {}, child: () => log };
+      const prefs = new FileLocalePrefs(path.join(process.env.X0T_DATA_DIR ?? '/tmp', `notifier-${process.pid}`));
+      const send = createTelegramSender({ token: TOKEN, apiRoot: tg.apiRoot, logger: log, prefs });
+      const known = { id: 4242, is_bot: false as const, first_name: 'K' };
+      tg.sendText(known, '/start'); // the chat exists once the user wrote to the bot
+      await prefs.set(known.id, 'ru');
+      await send({ idempotencyKey: 'k1', customerId: '4242', kind: 'access-key', text: 'x', data: { invoiceId: 'x0t-1-1', accessKey: 'KEY<&>', expiresAt: '2027-01-01T00:00:00.000Z' } });
+      const sent = tg.calls.find((c) => c.method === 'sendMessage')!;
+      assert.match(String(sent.params.text), /Ваш ключ доступа/);
+      assert.ok(String(sent.params.text).includes('KEY&lt;&amp;&gt;'), 'values are HTML-escaped');
+      await send({ idempotencyKey: 'k2', customerId: '777000111', kind: 'subscription-reminder', text: 'x', data: { activeUntil: '2027-01-01T00:00:00.000Z' } });
+      assert.ok(lines.some((l) => /unreachable/.test(l.msg)), 'logged as unreachable');
+    } finally {
+      await tg.close();
+    }
+  });
+});

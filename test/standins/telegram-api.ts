@@ -364,7 +364,10 @@ export class TelegramApiStandIn {
   private send(method: string, p: Record<string, unknown>, files: ApiCall['files']): TgMessage {
     const chatId = int(p, 'chat_id');
     // Telegram knows only chats the bot is in: here, chats some update came from.
-    if (!this.messages.has(chatId)) throw bad('chat not found');
+    if (!this.messages.has(chatId)) {
+      if (chatId > 0) throw new StandInError({ error_code: 403, description: "Forbidden: bot can't initiate conversation with a user" });
+      throw bad('chat not found');
+    }
     const message: TgMessage = {
       message_id: this.allocMessageId(chatId),
       date: Math.floor(Date.now() / 1000),
