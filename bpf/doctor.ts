@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { BPF_BUILD_DIR, objectPath } from './build.js';
-import { BPF_MAP_TYPE, BPF_PROG_TYPE, libbpf, libbpfVersion } from './libbpf.js';
+import { BPF_MAP_TYPE, BPF_PROG_TYPE, LibbpfError, libbpf, libbpfVersion } from './libbpf.js';
 import { BpfObject, ifindexOf } from './loader.js';
 import { PROGRAMS } from './runtime.js';
 
@@ -177,7 +177,17 @@ function attachProbes(): Check[] {
   tryAttach('attach xdp', 'required', 'a kernel with XDP (generic XDP works on any device)', () => {
     const o = BpfObject.load(objectPath('xdp_counter'));
     try {
-      o.program('xdp_counter').attachXdp(lo).destroy();
+      // Another process's doctor (a worker starting at the same time) may hold lo's XDP slot for an
+      // instant: EBUSY means "taken", not "unsupported", so wait for it.
+      for (let i = 0; ; i++) {
+        try {
+          o.program('xdp_counter').attachXdp(lo).destroy();
+          break;
+        } catch (err) {
+          if (!(err instanceof LibbpfError && err.errno === 16) || i >= 40) throw err;
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+        }
+      }
     } finally {
       o.close();
     }
