@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Client, Connection } from '@temporalio/client';
+import proto from '@temporalio/proto';
 import { accessKeyRecordPath, loadSigningKey, publicKeyPem, verifyAccessKey } from '../../activities/control/payments/access-key.js';
 import { notificationDir } from '../../activities/control/payments/notify.js';
 import { CONTROL_TASK_QUEUE } from '../../common/task-queues.js';
@@ -18,6 +19,7 @@ import { eventually, invoiceId, sleep, writeTariffs } from './support.js';
 
 const env = testEnv(import.meta.url);
 const DAY = 86_400_000;
+const EventType = proto.temporal.api.enums.v1.EventType;
 
 describe('fulfilment on the real control worker: exactly once across a SIGKILL, findable by search attributes', () => {
   const ledger = new TronLedger();
@@ -90,6 +92,9 @@ describe('fulfilment on the real control worker: exactly once across a SIGKILL, 
     // Two 30-day payments, stacked: extended once per invoice, not once per attempt.
     const days = (Date.parse(sub.activeUntil!) - Date.parse(r1.accessExpiresAt!)) / DAY;
     assert.ok(Math.abs(days - 30) < 0.01, `second extension added ${days} days`);
+    // The kill really interrupted fulfilment: the workflow task issuing the key never completed.
+    const types = (await h2.fetchHistory()).events!.map((e) => e.eventType);
+    assert.ok(types.includes(EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT) || types.includes(EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT), 'a task was cut off by the kill and retried');
     await recordHistoryIfAsked(env, h2, 'paymentConfirmation.worker-killed');
     await recordHistoryIfAsked(env, client.workflow.getHandle(subscriptionWorkflowId(customerId)), 'subscription');
 

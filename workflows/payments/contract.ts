@@ -2,6 +2,10 @@
  * The contract between the payment workflows and their clients (the Telegram bot, operators'
  * tools, tests): workflow ids, inputs, statuses, and the message definitions. Types and
  * message definitions only: safe to import from workflow code and from clients.
+ *
+ * Changes since the bot side started coding against it: additions only, at the end of the file
+ * (extendSubscriptionUpdate, SubscriptionInput, PaymentConfirmationInput, TERMINAL_STATUSES);
+ * nothing above was renamed or reshaped.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 
@@ -114,5 +118,9 @@ export interface SubscriptionInput {
 /** Input of `paymentConfirmation`: the request; `createdAt`/`expiresAt` are set by the workflow. */
 export type PaymentConfirmationInput = InvoiceRequest;
 
-/** Terminal statuses: the invoice will not change any more (except `expired`, see below). */
+/**
+ * Statuses the customer can treat as final. `expired` is final for the customer, but the workflow
+ * keeps watching for policy.lateWindowSeconds: a late transfer turns it into `confirmed`→`fulfilled`
+ * (policy.acceptLate) or `rejected` (for an operator to refund or confirm).
+ */
 export const TERMINAL_STATUSES: readonly InvoiceStatus[] = ['fulfilled', 'expired', 'underpaid', 'overpaid', 'rejected', 'cancelled', 'refunded'];
