@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Client, Connection, WorkflowHandle } from '@temporalio/client';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createPaymentActivities } from '../../activities/control/payments/index.js';
 import { TronGridProvider } from '../../activities/control/payments/tron.js';
+import { createLogger } from '../../common/logger.js';
 import { amountClaimOwnerQuery, amountClaimWorkflowId, txClaim, txClaimWorkflowId } from '../../workflows/payments/claims.js';
 import { iPaidUpdate, invoiceQuery, type Invoice } from '../../workflows/payments/contract.js';
 import { paymentConfirmation } from '../../workflows/payments/payment-confirmation.js';
@@ -138,6 +141,17 @@ describe('USDT TRC-20 payments against the TronGrid and TronScan stand-ins', () 
     const done = await handle.result();
     assert.match(done.reason!, /after the invoice expired/);
     assert.equal(done.accessKey, undefined);
+  });
+
+  test('the same transaction offered to twenty invoices at once is claimed by exactly one; the winner\'s retry is still its own', async () => {
+    const acts = createPaymentActivities({ dataDir, logger: createLogger('test', 'error') });
+    const txHash = 'ab'.repeat(32);
+    const claimAs = (invoiceId: string): Promise<{ claimed: boolean; owner?: string }> => new MockActivityEnvironment({ taskQueue: worker.taskQueue }, { client }).run(acts.claimTransaction, { invoiceId, currency: 'USDT_TRC20' as const, txHash });
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => claimAs(`INV-race-${i}`)));
+    const winners = results.filter((r) => r.claimed);
+    assert.equal(winners.length, 1, 'one owner');
+    assert.ok(results.every((r) => r.owner === winners[0]!.owner), 'every loser is told who owns it');
+    assert.deepEqual(await claimAs(winners[0]!.owner!), { claimed: true, owner: winners[0]!.owner });
   });
 
   test('a transaction already claimed by another invoice is never credited; the next matching transfer is', async () => {
