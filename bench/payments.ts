@@ -160,11 +160,15 @@ async function main() {
     // 2. Per invoice: a final transfer on chain, then at once "I paid" (what the customer does).
     const txOf = new Map<string, string>();
     const invoiceOf = new Map(invoices.map((inv) => [inv.invoiceId, inv]));
+    // One payer wallet: its sends must not overlap (each uses the next seqno).
+    let tonQueue: Promise<unknown> = Promise.resolve();
     const transfer = async (inv: Invoice) => {
       if (inv.currency === 'USDT_TRC20') {
         txOf.set(inv.invoiceId, ledger.add({ to: merchantTron, value: inv.amountBaseUnits, solidified: true }).txId);
       } else {
-        const res = await payer.send({ to: merchantTon.address, value: BigInt(inv.amountBaseUnits), body: comment(inv.invoiceId), bounce: false });
+        const sent = tonQueue.then(() => payer.send({ to: merchantTon.address, value: BigInt(inv.amountBaseUnits), body: comment(inv.invoiceId), bounce: false }));
+        tonQueue = sent.catch(() => undefined);
+        const res = await sent;
         store.add(res.transactions);
         const tx = res.transactions.find((t) => t.inMessage?.info.type === 'internal' && t.inMessage.info.dest.equals(merchantTon.address));
         txOf.set(inv.invoiceId, tx!.hash().toString('hex'));

@@ -117,7 +117,7 @@ export async function paymentConfirmation(req: PaymentConfirmationInput): Promis
       await condition(() => status === 'cancelled');
       return view();
     },
-    { validator: () => { if (txHash !== undefined || TERMINAL.has(status) || status === 'confirmed') throw new Error(`cannot cancel: invoice is ${status}${txHash ? ' and a payment was seen' : ''}`); } },
+    { validator: () => { if (txHash !== undefined || TERMINAL.has(status) || status === 'confirmed' || status === 'verifying') throw new Error(`cannot cancel: invoice is ${status}${txHash || status === 'verifying' ? ' and a payment was seen' : ''}`); } },
   );
   setHandler(
     adminConfirmUpdate,
