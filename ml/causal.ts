@@ -462,7 +462,7 @@ export function analyseCause(inp: CausalInput): CausalResult {
   const order = candList.map((_, i) => i).sort((a, b) => share[b]! - share[a]!);
   const top = order[0]!;
   const rootE = candList[top]!;
-  const confidence = sigmoid(inp.ranker.calibA * logit(share[top]!) + inp.ranker.calibB);
+  const confidence = calibrated(share[top]!, inp.ranker);
   const rootCauses = order.slice(0, 5).map((i) => ({ entity: entityId(candList[i]!), kind: kindOf(candList[i]!), score: round(share[i]!) }));
 
   // Fold the events connected to the root (in the causal graph) into one incident.
@@ -554,6 +554,11 @@ export function trainRanker(sets: Array<{ features: number[][]; truth: number }>
     for (let k = 0; k < R; k++) w[k]! -= lr * (grad[k]! / Math.max(1, usable.length) + l2 * w[k]!);
   }
   return w;
+}
+
+/** The calibrated confidence for a top candidate's softmax share. */
+export function calibrated(share: number, r: Pick<RankerParams, 'calibA' | 'calibB'>): number {
+  return sigmoid(r.calibA * logit(share) + r.calibB);
 }
 
 /** Platt scaling of top-share → correctness; returns [a, b]. */

@@ -1,6 +1,6 @@
 import { tf } from './backend.js';
 import { Analyzer } from './analyze.js';
-import { DEFAULT_RANKER, expectedCalibrationError, fitCalibration, trainRanker, type RankerParams } from './causal.js';
+import { calibrated, DEFAULT_RANKER, expectedCalibrationError, fitCalibration, trainRanker, type RankerParams } from './causal.js';
 import { buildGraph, computeFeatureStats, csrFromLinks, F_EDGE, F_NODE, rawFeatures, type FeatureStats, type TelemetryGraph } from './graph.js';
 import { MeshSage, MODEL_FORMAT, type MeshModelFile, type MeshSageConfig } from './model.js';
 import { Rng } from './rng.js';
@@ -142,7 +142,7 @@ export async function trainMeshModel(o: TrainOptions = {}): Promise<TrainReport>
   const points = calibSets.map((s) => ({ p: topShare(s.features, weights), correct: s.truth >= 0 && argmaxScore(s.features, weights) === s.truth }));
   const [a, b] = fitCalibration(points);
   file.ranker = { weights, calibA: a, calibB: b };
-  const ece = expectedCalibrationError(points.map((p) => ({ confidence: 1 / (1 + Math.exp(-(a * Math.log(Math.max(p.p, 1e-6) / Math.max(1 - p.p, 1e-6)) + b))), correct: p.correct })));
+  const ece = expectedCalibrationError(points.map((p) => ({ confidence: calibrated(p.p, { calibA: a, calibB: b }), correct: p.correct })));
   o.onProgress?.(++step, steps + 2, 'calibration');
   const trainMs = performance.now() - t0;
   file.training = {
