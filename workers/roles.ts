@@ -4,9 +4,10 @@ import type { Client } from '@temporalio/client';
 import type { Logger } from '../common/logger.js';
 import { CONTROL_TASK_QUEUE, ML_TASK_QUEUE, nodeTaskQueue } from '../common/task-queues.js';
 import { createControlActivities } from '../activities/control/index.js';
+import { telegramSenderFromEnv } from '../bot/notifier.js';
 import { createMlActivities } from '../activities/ml/index.js';
-import { createNodeActivities } from '../activities/node/index.js';
 import { registerIncidentRoutes } from '../ml/incident-store.js';
+import { createNodeActivities } from '../activities/node/index.js';
 import { ebpfPreflight, startEbpfDuties } from '../activities/node/ebpf/worker-hooks.js';
 import { registry } from './metrics.js';
 import type { Role, WorkerConfig } from './worker-config.js';
@@ -36,7 +37,8 @@ export interface RoleDefinition {
 export const roles: Record<Role, RoleDefinition> = {
   control: {
     taskQueue: () => CONTROL_TASK_QUEUE,
-    activities: async (ctx) => createControlActivities({ dataDir: ctx.dataDir, logger: ctx.logger }),
+    // With TELEGRAM_BOT_TOKEN set, customer notifications are sent through Telegram (bot/notifier.ts).
+    activities: async (ctx) => createControlActivities({ dataDir: ctx.dataDir, logger: ctx.logger, sendNotification: telegramSenderFromEnv(ctx.logger) }),
     workflowsPath: path.resolve(import.meta.dirname, '../workflows/index.ts'),
     // The incident API: analyses stored by the storeIncident activity, served as JSON and SVG.
     httpRoutes: (app, ctx) => registerIncidentRoutes(app, ctx.dataDir),

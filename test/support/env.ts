@@ -7,8 +7,12 @@ import { fileURLToPath } from 'node:url';
 
 /** The namespace a test file owns on the shared server (created at launch by the runner). */
 export function namespaceFor(testFile: string): string {
-  return 't-' + path.basename(testFile.startsWith('file:') ? fileURLToPath(testFile) : testFile).replace(/\.test\.ts$/, '').replace(/[^A-Za-z0-9-]/g, '-');
+  // From the path under test/, so same-named files in different areas never share a namespace.
+  const file = path.resolve(testFile.startsWith('file:') ? fileURLToPath(testFile) : testFile);
+  return 't-' + path.relative(testRoot, file).replace(/\.test\.ts$/, '').replace(/[^A-Za-z0-9-]/g, '-');
 }
+
+const testRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export interface TestEnv {
   address: string;
