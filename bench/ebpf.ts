@@ -84,6 +84,9 @@ function compilePeers(): { getpid: string; empty: string } {
     `#include "vmlinux.h"\n#include <bpf/bpf_helpers.h>\n` +
       `SEC("xdp") int empty_xdp(struct xdp_md *ctx) { return XDP_PASS; }\n` +
       `SEC("tc") int empty_tc(struct __sk_buff *skb) { return -1; }\n` +
+      // The floor of any syscall tracer: the kernel's cost of running a program on every syscall entry and exit.
+      `SEC("tp_btf/sys_enter") int empty_sys_enter(void *ctx) { return 0; }\n` +
+      `SEC("tp_btf/sys_exit") int empty_sys_exit(void *ctx) { return 0; }\n` +
       `char LICENSE[] SEC("license") = "GPL";\n`,
   );
   const empty = path.join(PEERS, 'empty.bpf.o');
@@ -160,13 +163,27 @@ async function withSyscount<T>(fn: () => T): Promise<T> {
   }
 }
 
-async function syscallCosts(getpid: string, rt: EbpfRuntime) {
+/** getpid with empty programs on the syscall tracepoints: what the mechanism itself adds. */
+function getpidNsWithEmptyTracer(getpid: string, emptyObj: string): number {
+  const o = BpfObject.load(emptyObj);
+  try {
+    o.program('empty_sys_enter').attachTrace();
+    o.program('empty_sys_exit').attachTrace();
+    return getpidNs(getpid);
+  } finally {
+    o.close();
+  }
+}
+
+async function syscallCosts(getpid: string, emptyObj: string, rt: EbpfRuntime) {
   const base: number[] = [];
+  const empty: number[] = [];
   const ours: number[] = [];
   const oursRaw: number[] = [];
   const peer: number[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     base.push(getpidNs(getpid));
+    empty.push(getpidNsWithEmptyTracer(getpid, emptyObj));
     rt.attach({ program: 'kprobe_syscall_latency', mode: 'tp_btf' });
     ours.push(getpidNs(getpid));
     rt.detach({ program: 'kprobe_syscall_latency' });
@@ -174,9 +191,9 @@ async function syscallCosts(getpid: string, rt: EbpfRuntime) {
     oursRaw.push(getpidNs(getpid));
     rt.detach({ program: 'kprobe_syscall_latency' });
     peer.push(await withSyscount(() => getpidNs(getpid)));
-    log(`round ${i + 1}: getpid ${base.at(-1)} ns, +ours(tp_btf) ${ours.at(-1)}, +ours(raw_tp) ${oursRaw.at(-1)}, +syscount -L ${peer.at(-1)}`);
+    log(`round ${i + 1}: getpid ${base.at(-1)} ns, +empty tp_btf pair ${empty.at(-1)}, +ours(tp_btf) ${ours.at(-1)}, +ours(raw_tp) ${oursRaw.at(-1)}, +syscount -L ${peer.at(-1)}`);
   }
-  return { base, ours, oursRaw, peer };
+  return { base, empty, ours, oursRaw, peer };
 }
 
 function iperfGbps(lab: VethLab): number {
@@ -241,7 +258,7 @@ async function main() {
   const rt = new EbpfRuntime({ stateDir: fs.mkdtempSync(path.join(os.tmpdir(), 'x0t-bench-')), owner: `bench-${process.pid}` });
   try {
     log(`syscall tracer: getpid loop of ${GETPID_CALLS} calls, ${ROUNDS} interleaved rounds`);
-    const sc = await syscallCosts(peers.getpid, rt);
+    const sc = await syscallCosts(peers.getpid, peers.empty, rt);
     log(`traffic: iperf3 -R ${IPERF_SECONDS} s across a veth pair, ${ROUNDS} A/B rounds`);
     const tr = await trafficAB(rt);
 
@@ -252,6 +269,7 @@ async function main() {
     const emptyXdp = runs.empty_xdp!.nsPerRun;
     const emptyTc = runs.empty_tc!.nsPerRun;
     const baseNs = median(sc.base);
+    const floorAdded = median(sc.empty) - baseNs;
     const oursAdded = median(sc.ours) - baseNs;
     const oursRawAdded = median(sc.oursRaw) - baseNs;
     const peerAdded = median(sc.peer) - baseNs;
@@ -260,7 +278,7 @@ async function main() {
       machine: { kernel: os.release(), cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', bpf_stats_enabled: statsOn, loadavg_at_start: loadAtStart, loadavg_at_end: os.loadavg().map(round1) },
       method: {
         per_run: `bpf_prog_test_run_opts, repeat ${REPEAT}, median of ${ROUNDS}, kernel stats off, 64-byte IPv4/UDP frame; *_net_* = minus an empty program of the same type (the harness)`,
-        syscalls: `C loop of ${GETPID_CALLS} syscall(SYS_getpid), median of ${ROUNDS} interleaved rounds: none / ours (tp_btf) / ours (raw_tp) / syscount -L`,
+        syscalls: `C loop of ${GETPID_CALLS} syscall(SYS_getpid), median of ${ROUNDS} interleaved rounds: none / empty tp_btf sys_enter+sys_exit programs (the floor) / ours (tp_btf) / ours (raw_tp) / syscount -L`,
         traffic: `iperf3 -R -t ${IPERF_SECONDS} over a veth pair into a netns, ${ROUNDS} interleaved rounds of none / xdp+tc / xdp / tc / xdp in generic mode, medians`,
       },
       xdp_counter_ns_per_run: xdp,
@@ -273,7 +291,9 @@ async function main() {
       xdp_counter_net_ns_per_run: xdp - emptyXdp,
       tc_classifier_net_ns_per_run: tc - emptyTc,
       getpid_baseline_ns: round1(baseNs),
+      syscall_tracepoint_floor_added_ns: round1(floorAdded),
       syscall_tracer_added_ns: round1(oursAdded),
+      syscall_tracer_net_of_floor_added_ns: round1(oursAdded - floorAdded),
       syscall_tracer_raw_tp_added_ns: round1(oursRawAdded),
       syscount_peer_added_ns: round1(peerAdded),
       traffic_gbps_without: round1(median(tr.without)),
@@ -298,7 +318,8 @@ async function main() {
     row('tc_classifier ns/run', `${tc} (ingress ${tcIn}, egress ${tcEg}; empty TC program ${emptyTc}; own cost ${tc - emptyTc})`);
     row('fault_injector ns/run', runs.fault_injector!.nsPerRun);
     row('getpid ns (no tracer)', round1(baseNs));
-    row('syscall tracer added ns/syscall', `${round1(oursAdded)} (tp_btf; raw_tp ${round1(oursRawAdded)})`);
+    row('empty tp_btf pair added ns/syscall', `${round1(floorAdded)} (the floor of any tracer on this kernel)`);
+    row('syscall tracer added ns/syscall', `${round1(oursAdded)} (tp_btf; raw_tp ${round1(oursRawAdded)}; own cost ${round1(oursAdded - floorAdded)})`);
     row('syscount -L added ns/syscall', round1(peerAdded));
     row('TCP over veth Gbit/s', `${round1(median(tr.without))} without, ${round1(median(tr.withProgs))} with (${result.traffic_change_percent}%); xdp only ${result.traffic_gbps_xdp_only}, tc only ${result.traffic_gbps_tc_only}, xdp generic mode ${result.traffic_gbps_xdp_generic_only}`);
     row('bars', JSON.stringify(result.bars));
