@@ -1,14 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import readline from 'node:readline';
-import { fromRoot } from './paths.js';
+import { spawnProjectChild, type ProjectChild } from './child-process.js';
 
-export interface WorkerProcess {
+export interface WorkerProcess extends ProjectChild {
   name: string;
-  child: ChildProcess;
   httpUrl: string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** SIGTERM (drain), then SIGKILL after graceMs. */
-  stop(graceMs?: number): Promise<void>;
 }
 
 /**
@@ -22,31 +16,14 @@ export function spawnWorker(opts: {
   env?: NodeJS.ProcessEnv;
   output?: (line: string) => void;
 }): WorkerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', fromRoot('workers/main.ts'), ...opts.args, '--http-port', String(opts.httpPort), '--http-host', '127.0.0.1'], {
-    cwd: fromRoot('.'),
-    env: { ...process.env, ...opts.env, X0T_SUPERVISOR_PID: String(process.pid) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const out = opts.output ?? ((line) => process.stderr.write(`${line}\n`));
-  for (const stream of [child.stdout!, child.stderr!]) {
-    readline.createInterface({ input: stream }).on('line', (line) => out(`${opts.name.padEnd(10)}| ${line}`));
-  }
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return {
+  const proc = spawnProjectChild({
     name: opts.name,
-    child,
-    httpUrl: `http://127.0.0.1:${opts.httpPort}`,
-    exited,
-    async stop(graceMs = 15_000) {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
+    script: 'workers/main.ts',
+    args: [...opts.args, '--http-port', String(opts.httpPort), '--http-host', '127.0.0.1'],
+    env: { ...opts.env, X0T_SUPERVISOR_PID: String(process.pid) },
+    output: opts.output,
+  });
+  return { ...proc, name: opts.name, httpUrl: `http://127.0.0.1:${opts.httpPort}` };
 }
 
 /** Polls a worker's /readyz until it answers 200; fails early if the process exits. */
