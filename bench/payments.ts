@@ -40,11 +40,17 @@ const { values } = parseArgs({
     out: { type: 'string', default: 'bench/results/payments.json' },
     // Extra dev-server dynamic config for experiments, KEY=JSON (repeatable); the default run uses temporal-dev.yaml as is.
     dynamic: { type: 'string', multiple: true, default: [] },
+    // Poll policy fields over the shipped ones for experiments, KEY=NUMBER (repeatable), e.g. initialSeconds=120.
+    poll: { type: 'string', multiple: true, default: [] },
   },
 });
 const N = Number(values.invoices);
 const P = Number(values.parallel);
 const RATE = Number(values.rate);
+const POLL = {
+  ...loadTariffs(fromRoot('config/tariffs.yaml')).policy.poll,
+  ...Object.fromEntries((values.poll ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), Number(kv.slice(kv.indexOf('=') + 1))])),
+};
 
 async function pool<T, R>(items: T[], limit: number, fn: (t: T, i: number) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
@@ -118,8 +124,8 @@ async function main() {
       toncenter: toncenter.endpoint,
       tonapi: tonapi.url,
       providersTimeoutMs: 8000,
-      // The shipped polling policy (config/tariffs.yaml); "I paid" is the fast path measured here.
-      policy: { invoiceTtlSeconds: 1800, lateWindowSeconds: 60, poll: loadTariffs(fromRoot('config/tariffs.yaml')).policy.poll },
+      // The shipped polling policy (config/tariffs.yaml) unless --poll says otherwise; "I paid" is the fast path measured here.
+      policy: { invoiceTtlSeconds: 1800, lateWindowSeconds: 60, poll: POLL },
     });
     const worker = spawnWorker({
       name: 'control',
@@ -255,7 +261,7 @@ async function main() {
       worker_tuning: workerTuning(),
       server: { kind: 'temporal server start-dev (SQLite file)', pragmas: spec.sqlitePragmas, extra_dynamic_config: values.dynamic },
       load_average_at_end: os.loadavg().map((x) => Math.round(x * 100) / 100),
-      poll_policy: loadTariffs(fromRoot('config/tariffs.yaml')).policy.poll,
+      poll_policy: POLL,
       measured_at: new Date().toISOString(),
     };
     // What the machine can carry: its cores divided by the CPU one invoice costs across the server,
