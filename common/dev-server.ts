@@ -61,11 +61,37 @@ export async function startDevServer(spec: DevServerSpec, opts: { logFile?: stri
   if (spec.dbFilename) fs.mkdirSync(path.dirname(fromRoot(spec.dbFilename)), { recursive: true });
   const logFile = opts.logFile ?? fromRoot('.data/temporal-server.log');
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
+  const address = devServerAddress(spec);
+  // The CLI picks its internal ports (history, matching, membership, HTTP API) as "free" just before it
+  // binds them; under a busy test run another process can take one in between, and the server stops
+  // with a bind error or a panic (exit 2). That is worth another try; the log says what happened.
+  for (let attempt = 1; ; attempt++) {
+    const logOffset = fs.existsSync(logFile) ? fs.statSync(logFile).size : 0;
+    const { child, stop } = spawnServer(cli, spec, logFile);
+    try {
+      await waitUntilServing(address, spec.namespace, child, opts.timeoutMs ?? 60_000);
+      return {
+        address,
+        namespace: spec.namespace,
+        uiUrl: spec.ui.enabled ? `http://${spec.ip === '127.0.0.1' ? 'localhost' : spec.ip}:${spec.ui.port}` : undefined,
+        pid: child.pid!,
+        logFile,
+        stop,
+      };
+    } catch (err) {
+      await stop(2000);
+      const said = logTail(logFile, logOffset);
+      if (attempt < 3 && /address already in use|^panic:/im.test(said)) continue;
+      throw new Error(`${(err as Error).message} (log: ${logFile})${said ? `\n${said}` : ''}`);
+    }
+  }
+}
+
+function spawnServer(cli: string, spec: DevServerSpec, logFile: string) {
   const out = fs.openSync(logFile, 'a');
   // detached: its own process group, so a terminal's Ctrl-C reaches us first and we stop it in order.
   const child = spawn(cli, devServerArgs(spec), { stdio: ['ignore', out, out], detached: true });
   fs.closeSync(out);
-  const address = devServerAddress(spec);
   const exitedPromise = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async (graceMs = 10_000) => {
     if (child.exitCode !== null || child.signalCode !== null) return;
@@ -74,18 +100,15 @@ export async function startDevServer(spec: DevServerSpec, opts: { logFile?: stri
     await exitedPromise;
     clearTimeout(timer);
   };
+  return { child, stop };
+}
+
+/** The last lines the server wrote since offset (why it stopped), at most 2,000 characters. */
+function logTail(logFile: string, offset: number): string {
   try {
-    await waitUntilServing(address, spec.namespace, child, opts.timeoutMs ?? 60_000);
-  } catch (err) {
-    await stop(2000);
-    throw new Error(`${(err as Error).message} (log: ${logFile})`);
+    const text = fs.readFileSync(logFile).subarray(offset).toString('utf8').trim();
+    return text.slice(-2000);
+  } catch {
+    return '';
   }
-  return {
-    address,
-    namespace: spec.namespace,
-    uiUrl: spec.ui.enabled ? `http://${spec.ip === '127.0.0.1' ? 'localhost' : spec.ip}:${spec.ui.port}` : undefined,
-    pid: child.pid!,
-    logFile,
-    stop,
-  };
 }

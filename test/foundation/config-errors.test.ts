@@ -66,6 +66,18 @@ describe('configuration is validated at start with messages that say what to do'
     }
   });
 
+  test('a dev server that stops while starting (its SQLite file cannot be opened) is reported with what it said', async () => {
+    const dirAsDb = path.join(tmp, 'a-directory.sqlite');
+    fs.mkdirSync(dirAsDb, { recursive: true });
+    const spec = { ...loadDevServerSpec(), port: await freePort(), ui: { enabled: false, port: 0 }, metricsPort: 0, dbFilename: dirAsDb };
+    const specFile = path.join(tmp, 'unopenable.yaml');
+    fs.writeFileSync(specFile, stringify(spec));
+    const r = run('bin/start.ts', [], { ...cleanEnv(), X0T_DEV_SERVER_SPEC: specFile });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /temporal dev server exited early/);
+    assert.match(r.stderr, /unable to open database file/, 'the server\'s own words are in the error');
+  });
+
   test('a temporal CLI path that does not exist is refused with what to do', () => {
     const r = run('bin/temporal.ts', ['--version'], { ...cleanEnv(), TEMPORAL_CLI_PATH: '/nope/temporal' });
     assert.equal(r.code, 2);
