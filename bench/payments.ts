@@ -47,10 +47,22 @@ const { values } = parseArgs({
 const N = Number(values.invoices);
 const P = Number(values.parallel);
 const RATE = Number(values.rate);
-const POLL = {
-  ...loadTariffs(fromRoot('config/tariffs.yaml')).policy.poll,
-  ...Object.fromEntries((values.poll ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), Number(kv.slice(kv.indexOf('=') + 1))])),
-};
+/** Repeated `--flag KEY=VALUE` options as pairs; anything without `=` is refused. */
+function keyValues(flag: string, list: string[] | undefined, parse: (raw: string) => unknown): Array<[string, unknown]> {
+  return (list ?? []).map((kv) => {
+    const at = kv.indexOf('=');
+    if (at < 1) throw new Error(`--${flag} ${kv}: expected KEY=VALUE`);
+    return [kv.slice(0, at), parse(kv.slice(at + 1))];
+  });
+}
+const DYNAMIC = Object.fromEntries(keyValues('dynamic', values.dynamic, JSON.parse));
+const SHIPPED_POLL = loadTariffs(fromRoot('config/tariffs.yaml')).policy.poll;
+const POLL = { ...SHIPPED_POLL };
+for (const [key, value] of keyValues('poll', values.poll, Number)) {
+  if (!(key in SHIPPED_POLL)) throw new Error(`--poll ${key}: not a poll policy field (${Object.keys(SHIPPED_POLL).join(', ')})`);
+  if (!Number.isFinite(value)) throw new Error(`--poll ${key}: expected a number`);
+  Object.assign(POLL, { [key]: value });
+}
 
 async function pool<T, R>(items: T[], limit: number, fn: (t: T, i: number) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
@@ -91,10 +103,7 @@ async function main() {
   spec.metricsPort = 0;
   spec.dbFilename = path.join(workDir, 'temporal.sqlite');
   spec.logLevel = 'error';
-  for (const kv of values.dynamic ?? []) {
-    const at = kv.indexOf('=');
-    spec.dynamicConfig[kv.slice(0, at)] = JSON.parse(kv.slice(at + 1));
-  }
+  Object.assign(spec.dynamicConfig, DYNAMIC);
   const server = await startDevServer(spec, { logFile: path.join(workDir, 'server.log') });
   const cleanups: Array<() => Promise<unknown>> = [() => server.stop()];
   // The dev server runs in its own process group: stop it on Ctrl-C / SIGTERM too.
