@@ -3,7 +3,7 @@ import path from 'node:path';
 import { tf } from './backend.js';
 import { F_EDGE, F_NODE, type FeatureStats, type TelemetryGraph } from './graph.js';
 import { Rng } from './rng.js';
-import { Dense, exportWeights, gatherRows, importWeights, SageLayer, sampleNeighbours, type SavedWeights } from './sage.js';
+import { Dense, exportWeights, importWeights, linkInput, SageLayer, sampleNeighbours, type SavedWeights } from './sage.js';
 import { SCENARIOS } from './simulator.js';
 import type { RankerParams } from './causal.js';
 
@@ -71,16 +71,8 @@ export class MeshSage {
     const h1 = tf.relu(this.sage1.apply(x, sampleNeighbours(g.adj, this.config.sample, rng))) as tf.Tensor2D;
     const h2 = tf.relu(this.sage2.apply(h1, sampleNeighbours(g.adj, this.config.sample, rng))) as tf.Tensor2D;
     const node = this.nodeHead.apply(h2);
-    const L = g.linkEnds.length / 2;
-    const ia = new Int32Array(L);
-    const ib = new Int32Array(L);
-    for (let l = 0; l < L; l++) {
-      ia[l] = g.linkEnds[2 * l]!;
-      ib[l] = g.linkEnds[2 * l + 1]!;
-    }
-    const ha = gatherRows(h2, ia);
-    const hb = gatherRows(h2, ib);
-    const e = tf.concat([tf.add(ha, hb), tf.abs(tf.sub(ha, hb)), tf.tensor2d(g.edgeX, [L, F_EDGE])], 1) as tf.Tensor2D;
+    // [h_a + h_b | |h_a − h_b| | link features] per link.
+    const e = linkInput(h2, g.linkEnds, g.edgeX, F_EDGE);
     const edge = this.edgeOut.apply(tf.relu(this.edgeHidden.apply(e)) as tf.Tensor2D);
     return { node, edge };
   }

@@ -125,11 +125,17 @@ export function indexSnapshot(s: MeshSnapshot, where = 'snapshot', like?: Indexe
     if (!node || typeof node.nodeId !== 'string' || node.nodeId.length === 0) throw new TelemetryError(`${wn}[${i}].nodeId must be a non-empty string`);
     nodeIds[i] = node.nodeId;
     if (same && like!.nodeIds[i] !== node.nodeId) same = false;
+    // The common case (a number in range) is tested inline; anything else goes to checkMetric,
+    // which returns NaN for a missing value and throws for a malformed one.
     const o = i * 4;
-    nodeValues[o] = checkMetric(node.cpuBusyRatio, 'cpuBusyRatio', wn, i, 1);
-    nodeValues[o + 1] = checkMetric(node.memUsedRatio, 'memUsedRatio', wn, i, 1);
-    nodeValues[o + 2] = checkMetric(node.dropsPerSec, 'dropsPerSec', wn, i, MAX);
-    nodeValues[o + 3] = checkMetric(node.syscallP99Us, 'syscallP99Us', wn, i, MAX);
+    const c = node.cpuBusyRatio;
+    const m = node.memUsedRatio;
+    const d = node.dropsPerSec;
+    const y = node.syscallP99Us;
+    nodeValues[o] = typeof c === 'number' && c >= 0 && c <= 1 ? c : checkMetric(c, 'cpuBusyRatio', wn, i, 1);
+    nodeValues[o + 1] = typeof m === 'number' && m >= 0 && m <= 1 ? m : checkMetric(m, 'memUsedRatio', wn, i, 1);
+    nodeValues[o + 2] = typeof d === 'number' && d >= 0 && d <= MAX ? d : checkMetric(d, 'dropsPerSec', wn, i, MAX);
+    nodeValues[o + 3] = typeof y === 'number' && y >= 0 && y <= MAX ? y : checkMetric(y, 'syscallP99Us', wn, i, MAX);
   }
   let index: Map<string, number>;
   if (same) index = like!.index;
@@ -174,10 +180,14 @@ export function indexSnapshot(s: MeshSnapshot, where = 'snapshot', like?: Indexe
       seen.add(key);
     }
     const o = l * 4;
-    linkValues[o] = checkMetric(link.lossRatio, 'lossRatio', wl, l, 1);
-    linkValues[o + 1] = checkMetric(link.latencyMs, 'latencyMs', wl, l, MAX);
-    linkValues[o + 2] = checkMetric(link.throughputBps, 'throughputBps', wl, l, MAX);
-    linkValues[o + 3] = checkMetric(link.ageSec, 'ageSec', wl, l, MAX);
+    const lo = link.lossRatio;
+    const la = link.latencyMs;
+    const th = link.throughputBps;
+    const ag = link.ageSec;
+    linkValues[o] = typeof lo === 'number' && lo >= 0 && lo <= 1 ? lo : checkMetric(lo, 'lossRatio', wl, l, 1);
+    linkValues[o + 1] = typeof la === 'number' && la >= 0 && la <= MAX ? la : checkMetric(la, 'latencyMs', wl, l, MAX);
+    linkValues[o + 2] = typeof th === 'number' && th >= 0 && th <= MAX ? th : checkMetric(th, 'throughputBps', wl, l, MAX);
+    linkValues[o + 3] = typeof ag === 'number' && ag >= 0 && ag <= MAX ? ag : checkMetric(ag, 'ageSec', wl, l, MAX);
   }
   if (!likeEnds && !seen && L > 0) throw new Error('unreachable: links were neither matched nor checked');
   let linkIds: string[] | undefined;

@@ -8,7 +8,7 @@ import { buildGraph, csrFromLinks, F_NODE, NODE_FEATURES } from '../../ml/graph.
 import { loadMeshModel } from '../../ml/model.js';
 import { ACTIONS } from '../../ml/remediation.js';
 import { Rng } from '../../ml/rng.js';
-import { gatherRows, meanAggregate, sampleNeighbours } from '../../ml/sage.js';
+import { gatherRows, linkInput, meanAggregate, sampleNeighbours, selfAndMean } from '../../ml/sage.js';
 import { FAULTS, incidentSet, simulateIncident } from '../../ml/simulator.js';
 import { renderCausalGraphSvg } from '../../ml/svg.js';
 import { indexSnapshot, TelemetryError, type MeshSnapshot } from '../../ml/telemetry.js';
@@ -74,7 +74,7 @@ describe('telemetry graph: validation, normalisation, missing values', () => {
 });
 
 describe('GraphSAGE layer ops', () => {
-  test('the custom mean aggregation and row gather match dense-matrix references, values and gradients', () => {
+  test('the custom mean aggregation, row gather, [x | mean x] and link-input ops match dense-matrix references, values and gradients', () => {
     // References as dense matrix products (tfjs's own gather gradient needs UnsortedSegmentSum, which wasm lacks).
     const rng = new Rng(3);
     const n = 30;
@@ -101,6 +101,20 @@ describe('GraphSAGE layer ops', () => {
     close(gatherRows(x, idx), tf.matMul(G, x));
     const wg = tf.randomNormal([4, 5], 0, 1, 'float32', 4);
     close(tf.grad((t: tf.Tensor) => tf.sum(tf.mul(gatherRows(t as tf.Tensor2D, idx), wg)))(x), tf.matMul(G, wg, true, false));
+    // [x | mean(x)] in one op, against the concatenation of x and the dense product.
+    const w2 = tf.randomNormal([n, 10], 0, 1, 'float32', 5);
+    close(selfAndMean(x, adj), tf.concat([x, tf.matMul(At, x)], 1));
+    close(tf.grad((t: tf.Tensor) => tf.sum(tf.mul(selfAndMean(t as tf.Tensor2D, adj), w2)))(x),
+      tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.concat([t, tf.matMul(At, t)], 1), w2)))(x));
+    // A link's input row, against gather (as one-hot products), add, sub, abs and concat.
+    const ends2 = Int32Array.from([3, 7, 0, 29, 3, 29, 12, 5]);
+    const ex = Float32Array.from({ length: 4 * 3 }, (_, i) => i / 10);
+    const Ga = tf.oneHot(tf.tensor1d(Int32Array.from([3, 0, 3, 12]), 'int32'), n).toFloat() as tf.Tensor2D;
+    const Gb = tf.oneHot(tf.tensor1d(Int32Array.from([7, 29, 29, 5]), 'int32'), n).toFloat() as tf.Tensor2D;
+    const linkRef = (t: tf.Tensor2D) => tf.concat([tf.add(tf.matMul(Ga, t), tf.matMul(Gb, t)), tf.abs(tf.sub(tf.matMul(Ga, t), tf.matMul(Gb, t))), tf.tensor2d(ex, [4, 3])], 1);
+    const wl = tf.randomNormal([4, 13], 0, 1, 'float32', 6);
+    close(linkInput(x, ends2, ex, 3), linkRef(x));
+    close(tf.grad((t: tf.Tensor) => tf.sum(tf.mul(linkInput(t as tf.Tensor2D, ends2, ex, 3), wl)))(x), tf.grad((t: tf.Tensor) => tf.sum(tf.mul(linkRef(t as tf.Tensor2D), wl)))(x));
   });
 
   test('neighbour sampling keeps at most k distinct real neighbours and leaves small neighbourhoods whole', () => {
