@@ -42,6 +42,8 @@ const { values } = parseArgs({
     dynamic: { type: 'string', multiple: true, default: [] },
     // Poll policy fields over the shipped ones for experiments, KEY=NUMBER (repeatable), e.g. initialSeconds=120.
     poll: { type: 'string', multiple: true, default: [] },
+    // Chain watcher policy fields over the shipped ones, KEY=NUMBER (repeatable), e.g. intervalSeconds=0 (no watcher).
+    watch: { type: 'string', multiple: true, default: [] },
   },
 });
 const N = Number(values.invoices);
@@ -56,13 +58,19 @@ function keyValues(flag: string, list: string[] | undefined, parse: (raw: string
   });
 }
 const DYNAMIC = Object.fromEntries(keyValues('dynamic', values.dynamic, JSON.parse));
-const SHIPPED_POLL = loadTariffs(fromRoot('config/tariffs.yaml')).policy.poll;
-const POLL = { ...SHIPPED_POLL };
-for (const [key, value] of keyValues('poll', values.poll, Number)) {
-  if (!(key in SHIPPED_POLL)) throw new Error(`--poll ${key}: not a poll policy field (${Object.keys(SHIPPED_POLL).join(', ')})`);
-  if (!Number.isFinite(value)) throw new Error(`--poll ${key}: expected a number`);
-  Object.assign(POLL, { [key]: value });
+const SHIPPED = loadTariffs(fromRoot('config/tariffs.yaml')).policy;
+/** A shipped policy section with `--flag KEY=NUMBER` overrides; unknown fields and non-numbers are refused. */
+function policyWith<T extends object>(flag: string, shipped: T, list: string[] | undefined): T {
+  const out = { ...shipped };
+  for (const [key, value] of keyValues(flag, list, Number)) {
+    if (!(key in shipped)) throw new Error(`--${flag} ${key}: not a ${flag} policy field (${Object.keys(shipped).join(', ')})`);
+    if (!Number.isFinite(value)) throw new Error(`--${flag} ${key}: expected a number`);
+    Object.assign(out, { [key]: value });
+  }
+  return out;
 }
+const POLL = policyWith('poll', SHIPPED.poll, values.poll);
+const WATCH = policyWith('watch', SHIPPED.watch, values.watch);
 
 async function pool<T, R>(items: T[], limit: number, fn: (t: T, i: number) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
@@ -133,8 +141,8 @@ async function main() {
       toncenter: toncenter.endpoint,
       tonapi: tonapi.url,
       providersTimeoutMs: 8000,
-      // The shipped polling policy (config/tariffs.yaml) unless --poll says otherwise; "I paid" is the fast path measured here.
-      policy: { invoiceTtlSeconds: 1800, lateWindowSeconds: 60, poll: POLL },
+      // The shipped watcher and polling policy (config/tariffs.yaml) unless --watch / --poll say otherwise.
+      policy: { invoiceTtlSeconds: 1800, lateWindowSeconds: 60, poll: POLL, watch: WATCH },
     });
     const worker = spawnWorker({
       name: 'control',
@@ -271,6 +279,7 @@ async function main() {
       server: { kind: 'temporal server start-dev (SQLite file)', pragmas: spec.sqlitePragmas, extra_dynamic_config: values.dynamic },
       load_average_at_end: os.loadavg().map((x) => Math.round(x * 100) / 100),
       poll_policy: POLL,
+      watch_policy: WATCH,
       measured_at: new Date().toISOString(),
     };
     // What the machine can carry: its cores divided by the CPU one invoice costs across the server,
@@ -281,7 +290,7 @@ async function main() {
       note:
         `One embedded dev server (SQLite) and one control worker share ${os.cpus().length} cores here; an invoice costs ` +
         `${round(cpu.server_s * 1000 / N)} ms of server CPU and ${round(cpu.control_worker_s * 1000 / N)} ms of worker CPU while open invoices poll ` +
-        `(${JSON.stringify(result.poll_policy)}) and customers confirm at the paced rate. "I paid" latency stays low while arrivals ` +
+        `(${JSON.stringify(result.poll_policy)}), the chain watchers scan (${JSON.stringify(result.watch_policy)}) and customers confirm at the paced rate. "I paid" latency stays low while arrivals ` +
         `plus the polling of every open invoice stay well under est_capacity_invoices_per_s; past that the queue grows and p95 follows it. ` +
         `Load average at the end (other processes on the machine count): ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}.`,
     });

@@ -2,4 +2,4 @@
 export { nodeRegistry } from './node-registry.js';
 export { hostSurvey } from './host-survey.js';
 export { incidentAnalysis } from './incident-analysis.js';
-export { paymentConfirmation, subscription, txClaim, amountClaim } from './payments/index.js';
+export { paymentConfirmation, subscription, txClaim, amountClaim, chainWatcher } from './payments/index.js';

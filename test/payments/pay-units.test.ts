@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { loadSigningKey, publicKeyPem, signAccessKey, verifyAccessKey, issueOnce } from '../../activities/control/payments/access-key.js';
-import { findWithFailover, ProviderUnavailableError, type ChainProvider } from '../../activities/control/payments/providers.js';
+import { findWithFailover, listWithFailover, ProviderUnavailableError, type ChainProvider } from '../../activities/control/payments/providers.js';
 import { loadTariffs, parseTariffs } from '../../activities/control/payments/tariffs.js';
 import { tronHex } from '../../activities/control/payments/tron.js';
 import { ConfigError } from '../../common/errors.js';
@@ -73,8 +73,13 @@ describe('payments: config, money, addresses, keys, failover (no server)', () =>
   });
 
   test('failover: the first provider that answers wins; all down is one error naming each', async () => {
-    const down = (name: string): ChainProvider => ({ name, findPayments: async () => { throw new ProviderUnavailableError(name, 'HTTP 503'); } });
-    const up: ChainProvider = { name: 'up', findPayments: async () => ({ observations: [{ txHash: 'a', amountBaseUnits: '1', timestampMs: 1, final: true }, { txHash: 'b', amountBaseUnits: '1', timestampMs: 2, final: true }], cursor: '7' }) };
+    const fail = (name: string) => async (): Promise<never> => { throw new ProviderUnavailableError(name, 'HTTP 503'); };
+    const down = (name: string): ChainProvider => ({ name, findPayments: fail(name), listIncoming: fail(name) });
+    const up: ChainProvider = {
+      name: 'up',
+      findPayments: async () => ({ observations: [{ txHash: 'a', amountBaseUnits: '1', timestampMs: 1, final: true }, { txHash: 'b', amountBaseUnits: '1', timestampMs: 2, final: true }], cursor: '7' }),
+      listIncoming: async () => ({ transfers: [{ txHash: 'c', amountBaseUnits: '5', timestampMs: 3, comment: 'INV-1' }], cursor: '9' }),
+    };
     const q = { invoiceId: 'i', currency: 'TON' as const, merchantAddress: 'x', amountBaseUnits: '1', windowStartMs: 0, windowEndMs: 1, excludeTxHashes: ['a'] };
     const r = await findWithFailover([down('p1'), up], q);
     assert.equal(r.provider, 'up');
@@ -82,5 +87,8 @@ describe('payments: config, money, addresses, keys, failover (no server)', () =>
     assert.deepEqual(r.skipped.map((s) => s.provider), ['p1']);
     assert.equal(r.cursor, '7', 'the answering provider\'s cursor is passed on');
     await assert.rejects(findWithFailover([down('p1'), down('p2')], q), /p1: HTTP 503 \| p2: HTTP 503/);
+    const scan = await listWithFailover([down('p1'), up], { merchantAddress: 'x', sinceMs: 0 });
+    assert.deepEqual([scan.provider, scan.cursor, scan.transfers.map((t) => t.txHash), scan.skipped.map((s) => s.provider)], ['up', '9', ['c'], ['p1']], 'the watcher\'s scan fails over the same way');
+    await assert.rejects(listWithFailover([down('p1'), down('p2')], { merchantAddress: 'x', sinceMs: 0 }), /p1: HTTP 503 \| p2: HTTP 503/);
   });
 });

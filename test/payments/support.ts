@@ -46,6 +46,9 @@ export function writeTariffs(dir: string, o: TariffOptions): string {
       tolerance: { USDT_TRC20: '0', TON: '0.01' },
       uniqueAmountSlots: 10000,
       poll: { initialSeconds: 0.5, maxSeconds: 2, backoffCoefficient: 1.5, verifyingSeconds: 0.5 },
+      // No chain watcher unless a test asks for one: the tests that count provider requests or inject
+      // faults see only their invoices' own checks (test/payments/pay-watcher.test.ts covers the watcher).
+      watch: { intervalSeconds: 0, lookbackSeconds: 600, runSeconds: 300 },
       subscription: { reminderBeforeSeconds: 3 * 86400, trialDays: 30, referralCreditDays: 30 },
       ...o.policy,
     },

@@ -124,3 +124,12 @@ export type PaymentConfirmationInput = InvoiceRequest;
  * (policy.acceptLate) or `rejected` (for an operator to refund or confirm).
  */
 export const TERMINAL_STATUSES: readonly InvoiceStatus[] = ['fulfilled', 'expired', 'underpaid', 'overpaid', 'rejected', 'cancelled', 'refunded'];
+
+/**
+ * The chain watcher saw a transfer that may pay this invoice (TON: its comment; USDT: its unique
+ * amount): check now. A hint only; the invoice's own check decides (token, finality, window, ledger).
+ */
+export const paymentSeenSignal = defineSignal<[{ txHash: string }]>('paymentSeen');
+
+/** Workflow id of the chain watcher of one merchant address, served by the invoices' task queue. */
+export const chainWatcherWorkflowId = (currency: Currency, merchantAddress: string, taskQueue: string) => `chain-watcher-${currency}-${merchantAddress}-${taskQueue}`;

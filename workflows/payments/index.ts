@@ -2,3 +2,4 @@
 export { paymentConfirmation } from './payment-confirmation.js';
 export { subscription } from './subscription.js';
 export { txClaim, amountClaim } from './claims.js';
+export { chainWatcher } from './chain-watcher.js';

@@ -4,8 +4,10 @@
  *   awaiting → verifying (a matching transfer seen, not final yet) → confirmed → fulfilled
  *   or expired / underpaid / overpaid / rejected / cancelled (and refunded by an operator).
  *
- * Polls the chain on a timer with exponential backoff (policy.poll); the `iPaid` update checks
- * now and returns the status after that check. The paying transaction is claimed (a `txClaim`
+ * Checks the chain when the merchant's chain watcher signals `paymentSeen` (a transfer that may
+ * pay it), when the customer presses "I paid" (an update: checks now, returns the status after
+ * that check), and on its own timer with exponential backoff and jitter (policy.poll) as the
+ * fallback for when the watcher is down. The paying transaction is claimed (a `txClaim`
  * workflow per hash, started by the claimTransaction activity) before anything is credited. Expiry closes the payment window,
  * not the watch: transfers arriving within policy.lateWindowSeconds are still seen and handled
  * per policy.acceptLate (status `expired` until then), after which the workflow closes and the
@@ -33,6 +35,7 @@ import {
   cancelInvoiceUpdate,
   iPaidUpdate,
   invoiceQuery,
+  paymentSeenSignal,
   type Invoice,
   type InvoiceStatus,
   type InvoiceView,
@@ -63,6 +66,12 @@ const { checkPayment } = proxyActivities<PaymentActivities>({
 const { extendSubscription } = proxyActivities<PaymentActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['InvalidInput'] },
+});
+
+// Starting the merchant's watcher is best effort: the invoice's own polls cover it not running.
+const { ensureChainWatcher } = proxyLocalActivities<PaymentActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '500 ms', maximumAttempts: 3, nonRetryableErrorTypes: ['InvalidInput'] },
 });
 
 const TERMINAL: ReadonlySet<InvoiceStatus> = new Set(['fulfilled', 'underpaid', 'overpaid', 'rejected', 'cancelled', 'refunded']);
@@ -102,6 +111,9 @@ export async function paymentConfirmation(req: PaymentConfirmationInput): Promis
   const settled = () => TERMINAL.has(status) || status === 'confirmed';
 
   setHandler(invoiceQuery, view);
+  setHandler(paymentSeenSignal, () => {
+    if (!settled()) checkRequested = true;
+  });
   setHandler(iPaidUpdate, async () => {
     await condition(() => ready);
     if (settled()) return view();
@@ -159,6 +171,10 @@ export async function paymentConfirmation(req: PaymentConfirmationInput): Promis
     expiresAt: new Date(expiresAtMs).toISOString(),
   };
   ready = true;
+  // Quotes recorded before the watcher existed have no policy.watch: their replay schedules nothing here.
+  if ((policy.watch?.intervalSeconds ?? 0) > 0) {
+    void ensureChainWatcher({ currency: quote.currency, merchantAddress: quote.merchantAddress }).catch(() => undefined);
+  }
 
   const excluded: string[] = [];
   let scanCursor: string | undefined; // where the previous check stopped reading the chain
@@ -168,7 +184,9 @@ export async function paymentConfirmation(req: PaymentConfirmationInput): Promis
   while (!paid && !adminConfirm) {
     if (status === 'awaiting' && Date.now() >= expiresAtMs) setStatus('expired', 'the payment window closed with no payment');
     if (Date.now() >= watchUntilMs) break;
-    const waitMs = status === 'verifying' ? policy.poll.verifyingSeconds * 1000 : delayMs;
+    // Math.random is seeded per workflow run: the jitter replays exactly.
+    const jitter = policy.poll.jitter ?? 0;
+    const waitMs = status === 'verifying' ? policy.poll.verifyingSeconds * 1000 : delayMs * (1 + jitter * (2 * Math.random() - 1));
     const untilEdge = (Date.now() < expiresAtMs ? expiresAtMs : watchUntilMs) - Date.now();
     await condition(() => checkRequested || cancelRequested || adminConfirm !== undefined, Math.max(1, Math.min(waitMs, untilEdge)));
     if (cancelRequested) {

@@ -11,7 +11,8 @@ import { ConfigError } from '../../../common/errors.js';
 import { invalidInput } from '../../errors.js';
 import { DECIMALS, fromBaseUnits, toBaseUnits } from '../../../workflows/payments/amounts.js';
 import { txClaimWorkflowId } from '../../../workflows/payments/claims.js';
-import { extendSubscriptionUpdate, subscriptionWorkflowId, type Currency, type InvoiceRequest, type SubscriptionView } from '../../../workflows/payments/contract.js';
+import { chainWatcherWorkflowId, extendSubscriptionUpdate, subscriptionWorkflowId, type Currency, type InvoiceRequest, type SubscriptionView } from '../../../workflows/payments/contract.js';
+import { createChainWatchActivity } from './chain-watch.js';
 import { issueOnce, loadSigningKey, publicKeyPem, type AccessKeyClaims } from './access-key.js';
 import { createNotifier, type CustomerNotification, type NotificationSender } from './notify.js';
 import { findWithFailover, type ChainProvider, type FailoverResult, type PaymentQuery } from './providers.js';
@@ -72,8 +73,34 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
   let signingKey: ReturnType<typeof loadSigningKey> | undefined;
   const key = () => (signingKey ??= loadSigningKey(deps.dataDir, log));
   const notify = createNotifier(deps.dataDir, log, deps.sendNotification);
+  /** Watchers this process started or found running lately: most invoices need no start call. */
+  const watcherSeenAt = new Map<string, number>();
 
   return {
+    ...createChainWatchActivity({ logger: deps.logger, tariffs: () => tariffs(deps), providers: providersFor }),
+
+    /**
+     * Makes sure the merchant's chain watcher runs (start with USE_EXISTING: idempotent), on the
+     * invoice's task queue. Remembered for a minute per process, so a burst of invoices costs one
+     * start call; a watcher stopped meanwhile is started again by the next invoice after that.
+     */
+    async ensureChainWatcher(input: { currency: Currency; merchantAddress: string }): Promise<{ workflowId: string; watching: boolean }> {
+      if (!input?.merchantAddress || (input.currency !== 'TON' && input.currency !== 'USDT_TRC20')) throw invalidInput('ensureChainWatcher: currency and merchantAddress required', input);
+      const ctx = Context.current();
+      const workflowId = chainWatcherWorkflowId(input.currency, input.merchantAddress, ctx.info.taskQueue);
+      if (!(tariffs(deps).policy.watch.intervalSeconds > 0)) return { workflowId, watching: false };
+      if ((watcherSeenAt.get(workflowId) ?? -Infinity) > Date.now() - 60_000) return { workflowId, watching: true };
+      await ctx.client.workflow.start('chainWatcher', {
+        workflowId,
+        taskQueue: ctx.info.taskQueue,
+        args: [{ currency: input.currency, merchantAddress: input.merchantAddress }],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      });
+      watcherSeenAt.set(workflowId, Date.now());
+      return { workflowId, watching: true };
+    },
+
     /** Prices an invoice request from the tariff file. Unknown tier/currency or no merchant address: InvalidInput. */
     async quoteInvoice(req: InvoiceRequest): Promise<InvoiceQuote> {
       if (!req || typeof req !== 'object') throw invalidInput('invoice request missing');

@@ -45,6 +45,33 @@ export interface PaymentObservation {
 export interface ChainProvider {
   readonly name: string;
   findPayments(q: PaymentQuery): Promise<PaymentScan>;
+  /** Every incoming transfer to the merchant newer than the cursor (the chain watcher's scan). */
+  listIncoming(q: IncomingQuery): Promise<IncomingScan>;
+}
+
+/** What the chain watcher asks: transfers to `merchantAddress` after `sinceCursor` (or after `sinceMs` on the first scan). */
+export interface IncomingQuery {
+  merchantAddress: string;
+  sinceCursor?: string;
+  sinceMs: number;
+}
+
+/**
+ * A transfer to the merchant, as listed: enough to tell which invoice it may pay (TON: the
+ * comment; USDT: the amount), nothing more. Whether it pays that invoice is decided by the
+ * invoice's own check (findPayments: token contract, finality, success, window, ledger).
+ */
+export interface IncomingTransfer {
+  txHash: string;
+  amountBaseUnits: string;
+  timestampMs: number;
+  comment?: string;
+}
+
+export interface IncomingScan {
+  transfers: IncomingTransfer[];
+  /** Where the next scan starts (same meaning as PaymentScan.cursor). */
+  cursor?: string;
 }
 
 /** A provider could not answer (outage, throttling, timeout, malformed data): try the next one. */
@@ -75,6 +102,19 @@ export async function findWithFailover(providers: ChainProvider[], q: PaymentQue
       const found = await p.findPayments(q);
       const exclude = new Set(q.excludeTxHashes ?? []);
       return { provider: p.name, observations: found.observations.filter((o) => !exclude.has(o.txHash)), cursor: found.cursor, skipped };
+    } catch (err) {
+      skipped.push({ provider: p.name, error: (err as Error).message });
+    }
+  }
+  throw new AggregateError([], `no provider answered: ${skipped.map((s) => s.error).join(' | ')}`);
+}
+
+/** The watcher's scan, primary first; throws an AggregateError when no provider answers. */
+export async function listWithFailover(providers: ChainProvider[], q: IncomingQuery): Promise<IncomingScan & { provider: string; skipped: FailoverResult['skipped'] }> {
+  const skipped: FailoverResult['skipped'] = [];
+  for (const p of providers) {
+    try {
+      return { ...(await p.listIncoming(q)), provider: p.name, skipped };
     } catch (err) {
       skipped.push({ provider: p.name, error: (err as Error).message });
     }

@@ -61,7 +61,20 @@ export const tariffsSchema = z.object({
       maxSeconds: z.number().positive(),
       backoffCoefficient: z.number().min(1),
       verifyingSeconds: z.number().positive(),
+      // Each wait is drawn from [1 − jitter, 1 + jitter] × the interval, so invoices opened together do not poll together.
+      jitter: z.number().min(0).max(0.9).default(0),
     }),
+    // The chain watcher (one per merchant address): scans new transfers every intervalSeconds and
+    // tells the invoice a transfer may pay to check now. 0 = off (invoices rely on their polls).
+    watch: z
+      .object({
+        intervalSeconds: z.number().min(0),
+        // Its first scan reads transfers this far back (a watcher started after a payment still sees it).
+        lookbackSeconds: z.number().int().min(0),
+        // One watcher activity scans this long, heartbeating, then reports to its workflow.
+        runSeconds: z.number().positive().default(300),
+      })
+      .default({ intervalSeconds: 3, lookbackSeconds: 600, runSeconds: 300 }),
     subscription: z.object({
       reminderBeforeSeconds: z.number().int().min(0),
       trialDays: z.number().int().min(0),

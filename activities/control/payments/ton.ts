@@ -8,7 +8,7 @@
  */
 import { Address, Cell, loadTransaction, type Transaction } from '@ton/core';
 import { TonClient } from '@ton/ton';
-import { fetchJson, ProviderUnavailableError, type ChainProvider, type PaymentObservation, type PaymentQuery, type PaymentScan } from './providers.js';
+import { fetchJson, ProviderUnavailableError, type ChainProvider, type IncomingQuery, type IncomingScan, type IncomingTransfer, type PaymentObservation, type PaymentQuery, type PaymentScan } from './providers.js';
 
 /** The text comment of a message body (op 0 + string tail), or undefined. */
 export function readComment(body: Cell | undefined): string | undefined {
@@ -80,13 +80,9 @@ export class ToncenterProvider implements ChainProvider {
     this.client = new ScanningTonClient({ endpoint: cfg.endpoint, apiKey: cfg.apiKey, timeout: cfg.timeoutMs });
   }
 
-  async findPayments(q: PaymentQuery): Promise<PaymentScan> {
-    const merchant = parseAddress(q.merchantAddress);
-    if (!merchant || !q.comment) throw new Error('toncenter: merchant address or comment missing');
-    const out: PaymentObservation[] = [];
+  /** The account's transactions newer than lt `since`, newest first, a page at a time, until one older than `stopBeforeMs`. */
+  private async *pages(merchant: Address, since: string | undefined, stopBeforeMs: number) {
     const limit = this.cfg.pageSize ?? 50;
-    const since = q.sinceCursor && /^\d+$/.test(q.sinceCursor) ? q.sinceCursor : undefined;
-    let newest: bigint | undefined;
     let cursor: { lt: string; hash: string } | undefined;
     for (let page = 0; page < (this.cfg.maxPages ?? 20); page++) {
       let rows: Awaited<ReturnType<ScanningTonClient['getTransactionRows']>>;
@@ -96,8 +92,21 @@ export class ToncenterProvider implements ChainProvider {
         const e = err as { response?: { status?: number }; message?: string };
         throw new ProviderUnavailableError(this.name, e.response?.status ? `HTTP ${e.response.status}` : String(e.message), e.response?.status);
       }
+      yield rows.filter((row) => !since || BigInt(row.transaction_id.lt) > BigInt(since));
+      const last = rows[rows.length - 1];
+      if (rows.length < limit || !last || last.utime * 1000 < stopBeforeMs || (since && BigInt(last.transaction_id.lt) <= BigInt(since))) break;
+      cursor = { lt: last.transaction_id.lt, hash: last.transaction_id.hash };
+    }
+  }
+
+  async findPayments(q: PaymentQuery): Promise<PaymentScan> {
+    const merchant = parseAddress(q.merchantAddress);
+    if (!merchant || !q.comment) throw new Error('toncenter: merchant address or comment missing');
+    const out: PaymentObservation[] = [];
+    const since = ltCursor(q.sinceCursor);
+    let newest: bigint | undefined;
+    for await (const rows of this.pages(merchant, since, q.windowStartMs)) {
       for (const row of rows) {
-        if (since && BigInt(row.transaction_id.lt) <= BigInt(since)) continue;
         if (newest === undefined || BigInt(row.transaction_id.lt) > newest) newest = BigInt(row.transaction_id.lt);
         const ms = row.utime * 1000;
         if (ms < q.windowStartMs || ms > q.windowEndMs) continue;
@@ -118,14 +127,35 @@ export class ToncenterProvider implements ChainProvider {
         if (q.excludeTxHashes?.includes(txHash)) continue;
         out.push({ txHash, amountBaseUnits: info.value.coins.toString(), timestampMs: ms, final: true, from: info.src.toRawString() });
       }
-      const last = rows[rows.length - 1];
-      if (rows.length < limit || !last || last.utime * 1000 < q.windowStartMs || (since && BigInt(last.transaction_id.lt) <= BigInt(since))) break;
-      cursor = { lt: last.transaction_id.lt, hash: last.transaction_id.hash };
     }
     // TON transactions are final once listed, and an account's list only grows at the top: the next
     // check needs only what is newer than the newest one read now.
     return { observations: out.sort((a, b) => a.timestampMs - b.timestampMs), cursor: (newest ?? (since ? BigInt(since) : undefined))?.toString() };
   }
+
+  async listIncoming(q: IncomingQuery): Promise<IncomingScan> {
+    const merchant = parseAddress(q.merchantAddress);
+    if (!merchant) throw new Error('toncenter: merchant address missing');
+    const since = ltCursor(q.sinceCursor);
+    const transfers: IncomingTransfer[] = [];
+    let newest: bigint | undefined;
+    for await (const rows of this.pages(merchant, since, q.sinceMs)) {
+      for (const row of rows) {
+        if (newest === undefined || BigInt(row.transaction_id.lt) > newest) newest = BigInt(row.transaction_id.lt);
+        const m = row.in_msg;
+        // Internal messages only (an external-in has no source); the comment as toncenter decoded it.
+        if (!m?.source || (!since && row.utime * 1000 < q.sinceMs)) continue;
+        const comment = toncenterText(m.msg_data as { '@type': string; text?: string } | undefined);
+        transfers.push({ txHash: Buffer.from(row.transaction_id.hash, 'base64').toString('hex'), amountBaseUnits: String(m.value), timestampMs: row.utime * 1000, ...(comment !== undefined ? { comment } : {}) });
+      }
+    }
+    return { transfers: transfers.reverse(), cursor: (newest ?? (since ? BigInt(since) : undefined))?.toString() };
+  }
+}
+
+/** A logical-time cursor, or undefined for "from the start of the window". */
+function ltCursor(c: string | undefined): string | undefined {
+  return c && /^\d+$/.test(c) ? c : undefined;
 }
 
 interface TonapiTx {
@@ -153,13 +183,9 @@ export class TonapiProvider implements ChainProvider {
   readonly name = 'tonapi';
   constructor(private readonly cfg: TonProviderConfig) {}
 
-  async findPayments(q: PaymentQuery): Promise<PaymentScan> {
-    const merchant = parseAddress(q.merchantAddress);
-    if (!merchant || !q.comment) throw new Error('tonapi: merchant address or comment missing');
-    const out: PaymentObservation[] = [];
+  /** The account's transactions newer than lt `since`, newest first, a page at a time, until one older than `stopBeforeMs`. */
+  private async *pages(merchant: Address, since: string | undefined, stopBeforeMs: number): AsyncGenerator<TonapiTx[]> {
     const limit = this.cfg.pageSize ?? 100;
-    const since = q.sinceCursor && /^\d+$/.test(q.sinceCursor) ? q.sinceCursor : undefined;
-    let newest: bigint | undefined;
     let beforeLt: string | undefined;
     for (let page = 0; page < (this.cfg.maxPages ?? 20); page++) {
       const params = new URLSearchParams({ limit: String(limit), sort_order: 'desc', ...(beforeLt ? { before_lt: beforeLt } : {}), ...(since ? { after_lt: since } : {}) });
@@ -170,8 +196,21 @@ export class TonapiProvider implements ChainProvider {
       });
       const txs = (body as { transactions?: TonapiTx[] })?.transactions;
       if (!Array.isArray(txs)) throw new ProviderUnavailableError(this.name, 'malformed response: no transactions[]');
+      yield txs.filter((tx) => !since || BigInt(tx.lt) > BigInt(since));
+      const last = txs[txs.length - 1];
+      if (txs.length < limit || !last || last.utime * 1000 < stopBeforeMs) break;
+      beforeLt = String(last.lt);
+    }
+  }
+
+  async findPayments(q: PaymentQuery): Promise<PaymentScan> {
+    const merchant = parseAddress(q.merchantAddress);
+    if (!merchant || !q.comment) throw new Error('tonapi: merchant address or comment missing');
+    const out: PaymentObservation[] = [];
+    const since = ltCursor(q.sinceCursor);
+    let newest: bigint | undefined;
+    for await (const txs of this.pages(merchant, since, q.windowStartMs)) {
       for (const tx of txs) {
-        if (since && BigInt(tx.lt) <= BigInt(since)) continue;
         if (newest === undefined || BigInt(tx.lt) > newest) newest = BigInt(tx.lt);
         const ms = tx.utime * 1000;
         if (ms < q.windowStartMs || ms > q.windowEndMs) continue;
@@ -186,10 +225,25 @@ export class TonapiProvider implements ChainProvider {
         if (q.excludeTxHashes?.includes(tx.hash)) continue;
         out.push({ txHash: tx.hash.toLowerCase(), amountBaseUnits: BigInt(m.value).toString(), timestampMs: ms, final: true, from: m.source?.address });
       }
-      const last = txs[txs.length - 1];
-      if (txs.length < limit || !last || last.utime * 1000 < q.windowStartMs) break;
-      beforeLt = String(last.lt);
     }
     return { observations: out.sort((a, b) => a.timestampMs - b.timestampMs), cursor: (newest ?? (since ? BigInt(since) : undefined))?.toString() };
+  }
+
+  async listIncoming(q: IncomingQuery): Promise<IncomingScan> {
+    const merchant = parseAddress(q.merchantAddress);
+    if (!merchant) throw new Error('tonapi: merchant address missing');
+    const since = ltCursor(q.sinceCursor);
+    const transfers: IncomingTransfer[] = [];
+    let newest: bigint | undefined;
+    for await (const txs of this.pages(merchant, since, q.sinceMs)) {
+      for (const tx of txs) {
+        if (newest === undefined || BigInt(tx.lt) > newest) newest = BigInt(tx.lt);
+        const m = tx.in_msg;
+        if (!m || m.msg_type !== 'int_msg' || (!since && tx.utime * 1000 < q.sinceMs)) continue;
+        const comment = m.decoded_op_name === 'text_comment' ? m.decoded_body?.text : undefined;
+        transfers.push({ txHash: tx.hash.toLowerCase(), amountBaseUnits: BigInt(m.value).toString(), timestampMs: tx.utime * 1000, ...(comment !== undefined ? { comment } : {}) });
+      }
+    }
+    return { transfers: transfers.reverse(), cursor: (newest ?? (since ? BigInt(since) : undefined))?.toString() };
   }
 }

@@ -6,7 +6,7 @@
  * solidity node (`/walletsolidity/gettransactioninfobyid`), including the Transfer event log.
  */
 import { TronWeb } from 'tronweb';
-import { fetchJson, ProviderUnavailableError, type ChainProvider, type PaymentObservation, type PaymentQuery, type PaymentScan } from './providers.js';
+import { fetchJson, ProviderUnavailableError, type ChainProvider, type IncomingQuery, type IncomingScan, type IncomingTransfer, type PaymentObservation, type PaymentQuery, type PaymentScan } from './providers.js';
 
 /**
  * How far behind the newest transfer read the next check starts again: a transfer shows up in the
@@ -20,6 +20,14 @@ function tronCursor(q: PaymentQuery, seen: number[], pending: number[]): string 
   const from = Math.max(q.windowStartMs, prev ?? 0, seen.length ? Math.max(...seen) - TRON_CURSOR_OVERLAP_MS : 0);
   const c = pending.length ? Math.min(from, ...pending) : from;
   return String(Math.max(q.windowStartMs, c));
+}
+
+/** The watcher's next scan starts the overlap before the newest transfer it read (it skips the ones it already handled). */
+function incomingSince(q: IncomingQuery): number {
+  return q.sinceCursor && /^\d+$/.test(q.sinceCursor) ? Number(q.sinceCursor) : q.sinceMs;
+}
+function incomingCursor(since: number, newest: number): string {
+  return String(Math.max(since, newest - TRON_CURSOR_OVERLAP_MS));
 }
 
 function windowStart(q: PaymentQuery): number {
@@ -79,21 +87,17 @@ export class TronGridProvider implements ChainProvider {
     return this.cfg.apiKey ? { 'TRON-PRO-API-KEY': this.cfg.apiKey } : {};
   }
 
-  async findPayments(q: PaymentQuery): Promise<PaymentScan> {
-    const merchant = tronHex(q.merchantAddress);
-    const usdt = tronHex(this.cfg.usdtContract);
-    if (!merchant || !usdt) throw new Error('trongrid: merchant or USDT contract address is not a TRON address');
-    const candidates: TronGridTransfer[] = [];
-    const seen: number[] = [];
+  /** The account's incoming TRC-20 rows of the USDT contract in [minTs, maxTs], a page at a time (fingerprint pagination). */
+  private async *pages(address: string, minTs: number, maxTs?: number): AsyncGenerator<TronGridTransfer[]> {
     const params = new URLSearchParams({
       only_to: 'true',
       limit: String(this.cfg.pageSize ?? 200),
       contract_address: this.cfg.usdtContract,
-      min_timestamp: String(windowStart(q)),
-      max_timestamp: String(q.windowEndMs),
+      min_timestamp: String(minTs),
+      ...(maxTs !== undefined ? { max_timestamp: String(maxTs) } : {}),
       order_by: 'block_timestamp,asc',
     });
-    const base = `${this.cfg.baseUrl.replace(/\/$/, '')}/v1/accounts/${encodeURIComponent(q.merchantAddress)}/transactions/trc20`;
+    const base = `${this.cfg.baseUrl.replace(/\/$/, '')}/v1/accounts/${encodeURIComponent(address)}/transactions/trc20`;
     for (let page = 0; page < (this.cfg.maxPages ?? 50); page++) {
       const body = (await fetchJson(`${base}?${params}`, {}, { provider: this.name, timeoutMs: this.cfg.timeoutMs, headers: this.headers() })) as {
         success?: boolean;
@@ -101,18 +105,30 @@ export class TronGridProvider implements ChainProvider {
         meta?: { fingerprint?: string };
       };
       if (body?.success === false) throw new ProviderUnavailableError(this.name, `error: ${String(body.error)}`);
-      for (const raw of expectArray(this.name, body, 'data') as TronGridTransfer[]) {
+      yield expectArray(this.name, body, 'data') as TronGridTransfer[];
+      const next = body.meta?.fingerprint;
+      if (!next) break;
+      params.set('fingerprint', next);
+    }
+  }
+
+  /** A real USDT Transfer to the merchant (the token compared by contract address, never by symbol). */
+  private isUsdtTo(raw: TronGridTransfer, usdt: string, merchant: string): boolean {
+    return raw?.type === 'Transfer' && tronHex(raw.token_info?.address ?? '') === usdt && tronHex(raw.to) === merchant;
+  }
+
+  async findPayments(q: PaymentQuery): Promise<PaymentScan> {
+    const { merchant, usdt } = this.addresses(q.merchantAddress);
+    const candidates: TronGridTransfer[] = [];
+    const seen: number[] = [];
+    for await (const rows of this.pages(q.merchantAddress, windowStart(q), q.windowEndMs)) {
+      for (const raw of rows) {
         if (typeof raw?.block_timestamp === 'number') seen.push(raw.block_timestamp);
-        if (raw?.type !== 'Transfer') continue;
-        if (tronHex(raw.token_info?.address ?? '') !== usdt) continue; // a fake token with the USDT symbol stops here
-        if (tronHex(raw.to) !== merchant) continue;
+        if (!this.isUsdtTo(raw, usdt, merchant)) continue; // a fake token with the USDT symbol stops here
         if (!amountMatches(raw.value, q)) continue;
         if (!(raw.block_timestamp >= q.windowStartMs && raw.block_timestamp <= q.windowEndMs)) continue;
         candidates.push(raw);
       }
-      const next = body.meta?.fingerprint;
-      if (!next) break;
-      params.set('fingerprint', next);
     }
     const out: PaymentObservation[] = [];
     for (const c of candidates) {
@@ -122,6 +138,28 @@ export class TronGridProvider implements ChainProvider {
       out.push({ txHash: c.transaction_id, amountBaseUnits: c.value, timestampMs: c.block_timestamp, final: state === 'final', from: c.from });
     }
     return { observations: out, cursor: tronCursor(q, seen, out.filter((o) => !o.final).map((o) => o.timestampMs)) };
+  }
+
+  async listIncoming(q: IncomingQuery): Promise<IncomingScan> {
+    const { merchant, usdt } = this.addresses(q.merchantAddress);
+    const since = incomingSince(q);
+    const transfers: IncomingTransfer[] = [];
+    let newest = 0;
+    for await (const rows of this.pages(q.merchantAddress, since)) {
+      for (const raw of rows) {
+        if (typeof raw?.block_timestamp === 'number') newest = Math.max(newest, raw.block_timestamp);
+        if (!this.isUsdtTo(raw, usdt, merchant) || typeof raw.value !== 'string' || !/^\d+$/.test(raw.value)) continue;
+        transfers.push({ txHash: raw.transaction_id, amountBaseUnits: raw.value, timestampMs: raw.block_timestamp });
+      }
+    }
+    return { transfers, cursor: incomingCursor(since, newest) };
+  }
+
+  private addresses(merchantAddress: string): { merchant: string; usdt: string } {
+    const merchant = tronHex(merchantAddress);
+    const usdt = tronHex(this.cfg.usdtContract);
+    if (!merchant || !usdt) throw new Error('trongrid: merchant or USDT contract address is not a TRON address');
+    return { merchant, usdt };
   }
 
   /** Solidified and SUCCESS, with the USDT Transfer event to us of this amount in the receipt's logs. */
@@ -164,19 +202,15 @@ export class TronScanProvider implements ChainProvider {
   readonly name = 'tronscan';
   constructor(private readonly cfg: TronProviderConfig) {}
 
-  async findPayments(q: PaymentQuery): Promise<PaymentScan> {
-    const merchant = tronHex(q.merchantAddress);
-    const usdt = tronHex(this.cfg.usdtContract);
-    if (!merchant || !usdt) throw new Error('tronscan: merchant or USDT contract address is not a TRON address');
+  /** Transfers of the USDT contract to `address` in [minTs, maxTs], a page at a time (offset pagination). */
+  private async *pages(address: string, minTs: number, maxTs: number): AsyncGenerator<TronScanTransfer[]> {
     const limit = this.cfg.pageSize ?? 50;
-    const out: PaymentObservation[] = [];
-    const seen: number[] = [];
     for (let page = 0, start = 0; page < (this.cfg.maxPages ?? 50); page++, start += limit) {
       const params = new URLSearchParams({
-        toAddress: q.merchantAddress,
+        toAddress: address,
         contract_address: this.cfg.usdtContract,
-        start_timestamp: String(windowStart(q)),
-        end_timestamp: String(q.windowEndMs),
+        start_timestamp: String(minTs),
+        end_timestamp: String(maxTs),
         start: String(start),
         limit: String(limit),
       });
@@ -186,11 +220,26 @@ export class TronScanProvider implements ChainProvider {
         headers: this.cfg.apiKey ? { 'TRON-PRO-API-KEY': this.cfg.apiKey } : {},
       })) as { total?: number };
       const rows = expectArray(this.name, body, 'token_transfers') as TronScanTransfer[];
+      yield rows;
+      if (rows.length < limit || start + limit >= (body.total ?? 0)) break;
+    }
+  }
+
+  /** A real USDT Transfer to the merchant (the token compared by contract address, never by symbol). */
+  private isUsdtTo(r: TronScanTransfer, usdt: string, merchant: string): boolean {
+    if (r.event_type !== undefined && r.event_type !== 'Transfer') return false;
+    if (tronHex(r.contract_address) !== usdt || tronHex(r.tokenInfo?.tokenId ?? r.contract_address) !== usdt) return false;
+    return tronHex(r.to_address) === merchant;
+  }
+
+  async findPayments(q: PaymentQuery): Promise<PaymentScan> {
+    const { merchant, usdt } = this.addresses(q.merchantAddress);
+    const out: PaymentObservation[] = [];
+    const seen: number[] = [];
+    for await (const rows of this.pages(q.merchantAddress, windowStart(q), q.windowEndMs)) {
       for (const r of rows) {
         if (typeof r.block_ts === 'number') seen.push(r.block_ts);
-        if (r.event_type !== undefined && r.event_type !== 'Transfer') continue;
-        if (tronHex(r.contract_address) !== usdt || tronHex(r.tokenInfo?.tokenId ?? r.contract_address) !== usdt) continue;
-        if (tronHex(r.to_address) !== merchant) continue;
+        if (!this.isUsdtTo(r, usdt, merchant)) continue;
         if (!amountMatches(r.quant, q)) continue;
         if (!(r.block_ts >= q.windowStartMs && r.block_ts <= q.windowEndMs)) continue;
         if (q.excludeTxHashes?.includes(r.transaction_id)) continue;
@@ -199,8 +248,30 @@ export class TronScanProvider implements ChainProvider {
         const final = r.confirmed === true && succeeded;
         out.push({ txHash: r.transaction_id, amountBaseUnits: r.quant, timestampMs: r.block_ts, final, from: r.from_address });
       }
-      if (rows.length < limit || start + limit >= (body.total ?? 0)) break;
     }
     return { observations: out, cursor: tronCursor(q, seen, out.filter((o) => !o.final).map((o) => o.timestampMs)) };
+  }
+
+  async listIncoming(q: IncomingQuery): Promise<IncomingScan> {
+    const { merchant, usdt } = this.addresses(q.merchantAddress);
+    const since = incomingSince(q);
+    const transfers: IncomingTransfer[] = [];
+    let newest = 0;
+    // TronScan wants an end; "a minute from now" covers clock skew between us and its index.
+    for await (const rows of this.pages(q.merchantAddress, since, Date.now() + 60_000)) {
+      for (const r of rows) {
+        if (typeof r.block_ts === 'number') newest = Math.max(newest, r.block_ts);
+        if (!this.isUsdtTo(r, usdt, merchant) || typeof r.quant !== 'string' || !/^\d+$/.test(r.quant)) continue;
+        transfers.push({ txHash: r.transaction_id, amountBaseUnits: r.quant, timestampMs: r.block_ts });
+      }
+    }
+    return { transfers, cursor: incomingCursor(since, newest) };
+  }
+
+  private addresses(merchantAddress: string): { merchant: string; usdt: string } {
+    const merchant = tronHex(merchantAddress);
+    const usdt = tronHex(this.cfg.usdtContract);
+    if (!merchant || !usdt) throw new Error('tronscan: merchant or USDT contract address is not a TRON address');
+    return { merchant, usdt };
   }
 }
