@@ -35,7 +35,8 @@ export interface AnalysisResult extends Omit<CausalResult, 'candidates' | 'featu
 }
 
 function top(ids: string[], s: Float32Array, k: number): ScoredEntity[] {
-  const idx = Array.from(s.keys()).filter((i) => s[i]! >= 0.05);
+  const idx: number[] = [];
+  for (let i = 0; i < s.length; i++) if (s[i]! >= 0.05) idx.push(i);
   idx.sort((a, b) => s[b]! - s[a]!);
   return idx.slice(0, k).map((i) => ({ id: ids[i]!, score: Math.round(s[i]! * 1000) / 1000 }));
 }

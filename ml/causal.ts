@@ -150,23 +150,25 @@ export function anomalySignals(history: IndexedSnapshot[]): Signals {
   const linkMu = new Float64Array(L * LS);
   const linkSd = new Float64Array(L * LS);
   // Baseline mean and spread over the first `base` steps, one pass over each step's columns.
-  const baseline = (count: number, M: number, logs: boolean[], floors: number[], mu: Float64Array, sd: Float64Array, values: (h: IndexedSnapshot) => Float64Array, which: 'node' | 'link', seen?: Uint8Array) => {
+  const baseline = (count: number, M: number, W: number, logs: boolean[], floors: number[], mu: Float64Array, sd: Float64Array, which: 'node' | 'link', seen?: Uint8Array) => {
     const sum = new Float64Array(count * M);
     const sum2 = new Float64Array(count * M);
     const cnt = new Float64Array(count * M);
-    const W = which === 'node' ? NM : LM;
+    const isLog = Uint8Array.from(logs.slice(0, M), Number);
     for (let t = 0; t < base; t++) {
-      const vals = values(history[t]!);
+      const vals = which === 'node' ? history[t]!.nodeValues : history[t]!.linkValues;
       const map = maps[t];
       const idx = map ? (which === 'node' ? map.node : map.link) : null;
       for (let e = 0; e < count; e++) {
         const i = idx ? idx[e]! : e;
         if (i < 0) continue;
+        const o = i * W;
+        const k0 = e * M;
         for (let m = 0; m < M; m++) {
-          let x = vals[i * W + m]!;
+          let x = vals[o + m]!;
           if (x !== x) continue;
-          if (logs[m]) x = Math.log1p(x);
-          const k = e * M + m;
+          if (isLog[m]) x = Math.log1p(x);
+          const k = k0 + m;
           sum[k]! += x;
           sum2[k]! += x * x;
           cnt[k]!++;
@@ -189,8 +191,8 @@ export function anomalySignals(history: IndexedSnapshot[]): Signals {
       }
     }
   };
-  baseline(n, NM, NODE_LOG, NODE_FLOOR, nodeMu, nodeSd, (h) => h.nodeValues, 'node', nodeSeen);
-  baseline(L, LS, LINK_LOG, LINK_FLOOR, linkMu, linkSd, (h) => h.linkValues, 'link');
+  baseline(n, NM, NM, NODE_LOG, NODE_FLOOR, nodeMu, nodeSd, 'node', nodeSeen);
+  baseline(L, LS, LM, LINK_LOG, LINK_FLOOR, linkMu, linkSd, 'link');
   const at = (e: number, t: number): number => {
     let z = 0;
     if (e < n) {
@@ -337,19 +339,29 @@ export function analyseCause(inp: CausalInput): CausalResult {
   const gnn = (e: number) => (e < n ? scores.node[e]! : scores.edge[e - n]!);
   const anomalous = new Set<number>();
   // Anomalous: the model says so, or the entity's own metrics deviate strongly (a short baseline makes z > THETA alone noisy).
-  for (let e = 0; e < n + L; e++) if (gnn(e) > 0.5 || last(e) > 2 * THETA) anomalous.add(e);
+  for (let v = 0; v < n; v++) if (scores.node[v]! > 0.5 || sig.last[v]! > 2 * THETA) anomalous.add(v);
+  for (let l = 0; l < L; l++) if (scores.edge[l]! > 0.5 || sig.last[n + l]! > 2 * THETA) anomalous.add(n + l);
   const empty: CausalResult = {
     anomalous: false, rootCauses: [], confidence: 1, faultClass: null, explanation: 'No node or link deviates from its recent behaviour: nothing to explain.',
     events: [], unrelated: [], graph: { nodes: [], edges: [] }, suggestions: [], candidates: [], features: [],
   };
   if (anomalous.size === 0) return empty;
   const cand = new Set(anomalous);
+  // Per node: how many of its links are anomalous (for the ranker's degraded-link share).
+  const badLinks = new Map<number, number>();
   for (const e of anomalous) {
     if (e >= n) {
-      cand.add(g.linkEnds[2 * (e - n)]!);
-      cand.add(g.linkEnds[2 * (e - n) + 1]!);
+      const a = g.linkEnds[2 * (e - n)]!;
+      const b = g.linkEnds[2 * (e - n) + 1]!;
+      cand.add(a);
+      cand.add(b);
+      badLinks.set(a, (badLinks.get(a) ?? 0) + 1);
+      badLinks.set(b, (badLinks.get(b) ?? 0) + 1);
     }
   }
+  // Membership by index for the loops over every link below.
+  const isCand = new Uint8Array(n + L);
+  for (const e of cand) isCand[e] = 1;
   const onset = new Map<number, number>();
   for (const e of cand) {
     const s = sig.series(e);
@@ -388,11 +400,11 @@ export function analyseCause(inp: CausalInput): CausalResult {
     const a = g.linkEnds[2 * l]!;
     const b = g.linkEnds[2 * l + 1]!;
     const le = n + l;
-    if (cand.has(le)) {
+    if (isCand[le]) {
       addPair(a, le);
       addPair(b, le);
     }
-    if (cand.has(a) && cand.has(b)) addPair(a, b);
+    if (isCand[a] && isCand[b]) addPair(a, b);
   }
 
   // 4. Personalised PageRank from effects towards causes.
@@ -427,14 +439,8 @@ export function analyseCause(inp: CausalInput): CausalResult {
     let share = 0;
     let healthyEnds = 0;
     if (e < n) {
-      const s0 = g.adj.off[e]!;
-      const deg = g.adj.off[e + 1]! - s0;
-      let bad = 0;
-      for (let l = 0; l < L; l++) {
-        if (!anomalous.has(n + l)) continue;
-        if (g.linkEnds[2 * l] === e || g.linkEnds[2 * l + 1] === e) bad++;
-      }
-      share = deg > 0 ? bad / deg : 0;
+      const deg = g.adj.off[e + 1]! - g.adj.off[e]!;
+      share = deg > 0 ? (badLinks.get(e) ?? 0) / deg : 0;
     } else {
       const a = g.linkEnds[2 * (e - n)]!;
       const b = g.linkEnds[2 * (e - n) + 1]!;

@@ -70,22 +70,26 @@ const log1p = Math.log1p;
 /** Raw (un-normalised) features; NaN where a value is missing. */
 export function rawFeatures(s: IndexedSnapshot): { node: Float64Array; edge: Float64Array; imputed: number } {
   const n = s.nodeIds.length;
-  const L = s.linkIds.length;
+  const L = s.linkEnds.length / 2;
   const NM = NODE_METRICS.length;
   const LM = LINK_METRICS.length;
   const node = new Float64Array(n * F_NODE);
   const edge = new Float64Array(L * F_EDGE);
+  const lv = s.linkValues;
   let imputed = 0;
   for (let l = 0; l < L; l++) {
-    const v = s.linkValues.subarray(l * LM, (l + 1) * LM);
-    const e = edge.subarray(l * F_EDGE, (l + 1) * F_EDGE);
-    e[0] = v[0]!;
-    e[1] = log1p(v[1]!);
-    e[2] = log1p(v[2]!);
-    e[3] = log1p(v[3]!);
-    let miss = 0;
-    for (let m = 0; m < LM; m++) if (Number.isNaN(v[m]!)) miss++;
-    e[4] = miss / LM;
+    const o = l * LM;
+    const p = l * F_EDGE;
+    const v0 = lv[o]!;
+    const v1 = lv[o + 1]!;
+    const v2 = lv[o + 2]!;
+    const v3 = lv[o + 3]!;
+    edge[p] = v0;
+    edge[p + 1] = log1p(v1);
+    edge[p + 2] = log1p(v2);
+    edge[p + 3] = log1p(v3);
+    const miss = (v0 !== v0 ? 1 : 0) + (v1 !== v1 ? 1 : 0) + (v2 !== v2 ? 1 : 0) + (v3 !== v3 ? 1 : 0);
+    edge[p + 4] = miss / LM;
     imputed += miss;
   }
   // Per-node aggregates over incident links, skipping missing values.
@@ -95,42 +99,52 @@ export function rawFeatures(s: IndexedSnapshot): { node: Float64Array; edge: Flo
   const mn = new Float64Array(n * 2).fill(Number.NaN);
   const deg = new Float64Array(n);
   const linkMiss = new Float64Array(n);
-  for (let l = 0; l < L; l++) {
-    const e = edge.subarray(l * F_EDGE, (l + 1) * F_EDGE);
-    for (const v of [s.linkEnds[2 * l]!, s.linkEnds[2 * l + 1]!]) {
-      deg[v]!++;
-      linkMiss[v]! += e[4]!;
-      for (let k = 0; k < 3; k++) {
-        const x = e[k]!;
-        if (Number.isNaN(x)) continue;
-        sum[v * 3 + k]! += x;
-        cnt[v * 3 + k]!++;
-      }
-      if (!Number.isNaN(e[0]!) && !(mx[v * 2]! >= e[0]!)) mx[v * 2] = e[0]!;
-      if (!Number.isNaN(e[1]!) && !(mx[v * 2 + 1]! >= e[1]!)) mx[v * 2 + 1] = e[1]!;
-      if (!Number.isNaN(e[2]!) && !(mn[v * 2]! <= e[2]!)) mn[v * 2] = e[2]!;
-      if (!Number.isNaN(e[3]!) && !(mn[v * 2 + 1]! <= e[3]!)) mn[v * 2 + 1] = e[3]!;
+  const ends = s.linkEnds;
+  const onEnd = (v: number, p: number) => {
+    deg[v]!++;
+    linkMiss[v]! += edge[p + 4]!;
+    for (let k = 0; k < 3; k++) {
+      const x = edge[p + k]!;
+      if (x !== x) continue;
+      sum[v * 3 + k]! += x;
+      cnt[v * 3 + k]!++;
     }
+    const e0 = edge[p]!;
+    const e1 = edge[p + 1]!;
+    const e2 = edge[p + 2]!;
+    const e3 = edge[p + 3]!;
+    if (e0 === e0 && !(mx[v * 2]! >= e0)) mx[v * 2] = e0;
+    if (e1 === e1 && !(mx[v * 2 + 1]! >= e1)) mx[v * 2 + 1] = e1;
+    if (e2 === e2 && !(mn[v * 2]! <= e2)) mn[v * 2] = e2;
+    if (e3 === e3 && !(mn[v * 2 + 1]! <= e3)) mn[v * 2 + 1] = e3;
+  };
+  for (let l = 0; l < L; l++) {
+    onEnd(ends[2 * l]!, l * F_EDGE);
+    onEnd(ends[2 * l + 1]!, l * F_EDGE);
   }
+  const nv = s.nodeValues;
   for (let v = 0; v < n; v++) {
-    const o = s.nodeValues.subarray(v * NM, (v + 1) * NM);
-    const f = node.subarray(v * F_NODE, (v + 1) * F_NODE);
-    f[0] = o[0]!;
-    f[1] = o[1]!;
-    f[2] = log1p(o[2]!);
-    f[3] = log1p(o[3]!);
-    f[4] = cnt[v * 3]! > 0 ? sum[v * 3]! / cnt[v * 3]! : Number.NaN;
-    f[5] = mx[v * 2]!;
-    f[6] = cnt[v * 3 + 1]! > 0 ? sum[v * 3 + 1]! / cnt[v * 3 + 1]! : Number.NaN;
-    f[7] = mx[v * 2 + 1]!;
-    f[8] = cnt[v * 3 + 2]! > 0 ? sum[v * 3 + 2]! / cnt[v * 3 + 2]! : Number.NaN;
-    f[9] = mn[v * 2]!;
-    f[10] = mn[v * 2 + 1]!;
-    f[11] = log1p(deg[v]!);
-    let miss = 0;
-    for (let m = 0; m < NM; m++) if (Number.isNaN(o[m]!)) miss++;
-    f[12] = miss / NM;
-    f[13] = deg[v]! > 0 ? linkMiss[v]! / deg[v]! : 0;
+    const o = v * NM;
+    const f = v * F_NODE;
+    const o0 = nv[o]!;
+    const o1 = nv[o + 1]!;
+    const o2 = nv[o + 2]!;
+    const o3 = nv[o + 3]!;
+    node[f] = o0;
+    node[f + 1] = o1;
+    node[f + 2] = log1p(o2);
+    node[f + 3] = log1p(o3);
+    node[f + 4] = cnt[v * 3]! > 0 ? sum[v * 3]! / cnt[v * 3]! : Number.NaN;
+    node[f + 5] = mx[v * 2]!;
+    node[f + 6] = cnt[v * 3 + 1]! > 0 ? sum[v * 3 + 1]! / cnt[v * 3 + 1]! : Number.NaN;
+    node[f + 7] = mx[v * 2 + 1]!;
+    node[f + 8] = cnt[v * 3 + 2]! > 0 ? sum[v * 3 + 2]! / cnt[v * 3 + 2]! : Number.NaN;
+    node[f + 9] = mn[v * 2]!;
+    node[f + 10] = mn[v * 2 + 1]!;
+    node[f + 11] = log1p(deg[v]!);
+    const miss = (o0 !== o0 ? 1 : 0) + (o1 !== o1 ? 1 : 0) + (o2 !== o2 ? 1 : 0) + (o3 !== o3 ? 1 : 0);
+    node[f + 12] = miss / NM;
+    node[f + 13] = deg[v]! > 0 ? linkMiss[v]! / deg[v]! : 0;
     imputed += miss;
   }
   return { node, edge, imputed };
@@ -170,12 +184,14 @@ export function computeFeatureStats(raws: Array<{ node: Float64Array; edge: Floa
 /** z-scores, clipped to ±clip; a missing value becomes 0 (the stored mean) and is counted in the row's flag. */
 function normalise(raw: Float64Array, width: number, flagsFrom: number, mean: number[], std: number[], clip = 20): Float32Array {
   const out = new Float32Array(raw.length);
-  for (let i = 0; i < raw.length; i++) {
-    const k = i % width;
-    const x = raw[i]!;
-    if (k >= flagsFrom) out[i] = x;
-    else if (Number.isNaN(x)) out[i] = 0;
-    else out[i] = Math.max(-clip, Math.min(clip, (x - mean[k]!) / std[k]!));
+  const mu = Float64Array.from(mean);
+  const sd = Float64Array.from(std);
+  for (let r = 0; r < raw.length; r += width) {
+    for (let k = 0; k < flagsFrom; k++) {
+      const x = raw[r + k]!;
+      out[r + k] = x !== x ? 0 : Math.max(-clip, Math.min(clip, (x - mu[k]!) / sd[k]!));
+    }
+    for (let k = flagsFrom; k < width; k++) out[r + k] = raw[r + k]!;
   }
   return out;
 }

@@ -85,7 +85,38 @@ function checkMetric(v: unknown, name: NodeMetric | LinkMetric, where: string, i
 }
 const MAX = Number.MAX_VALUE;
 
-const pairKey = (a: number, b: number, n: number) => (a < b ? a * n + b : b * n + a);
+/**
+ * The set of links (unordered index pairs) seen so far: open addressing over two Int32Arrays,
+ * sized for `capacity` pairs (a Set of numeric keys costs several times more per link).
+ */
+class PairSet {
+  private readonly lo: Int32Array;
+  private readonly hi: Int32Array;
+  private readonly mask: number;
+  constructor(capacity: number) {
+    let size = 16;
+    while (size < 2 * capacity) size *= 2;
+    this.lo = new Int32Array(size).fill(-1);
+    this.hi = new Int32Array(size);
+    this.mask = size - 1;
+  }
+  /** Adds {a, b}; false when it was there already. */
+  add(a: number, b: number): boolean {
+    const lo = a < b ? a : b;
+    const hi = a < b ? b : a;
+    let i = (Math.imul(lo, 0x9e3779b1) ^ Math.imul(hi, 0x85ebca6b)) & this.mask;
+    for (;;) {
+      const k = this.lo[i]!;
+      if (k === -1) {
+        this.lo[i] = lo;
+        this.hi[i] = hi;
+        return true;
+      }
+      if (k === lo && this.hi[i] === hi) return false;
+      i = (i + 1) & this.mask;
+    }
+  }
+}
 
 /** One snapshot in columnar form: values by node/link index, NaN where not measured. */
 export interface IndexedSnapshot {
@@ -116,15 +147,20 @@ export function indexSnapshot(s: MeshSnapshot, where = 'snapshot', like?: Indexe
   if (typeof s.takenAt !== 'string' || Number.isNaN(Date.parse(s.takenAt))) throw new TelemetryError(`${where}.takenAt must be an ISO time, got ${JSON.stringify(s.takenAt)}`);
   if (s.nodes.length === 0) throw new TelemetryError(`${where}.nodes is empty`);
   const n = s.nodes.length;
-  const nodeIds: string[] = new Array(n);
+  // While the ids are `like`'s, in its order, its id array is shared (a copy is made at the first
+  // id that differs).
+  const likeIds = like !== undefined && like.nodeIds.length === n ? like.nodeIds : undefined;
+  let ids: string[] | undefined = likeIds ? undefined : new Array<string>(n);
   const nodeValues = new Float64Array(n * NODE_METRICS.length);
   const wn = `${where}.nodes`;
-  let same = like !== undefined && like.nodeIds.length === n;
   for (let i = 0; i < n; i++) {
     const node = s.nodes[i]!;
     if (!node || typeof node.nodeId !== 'string' || node.nodeId.length === 0) throw new TelemetryError(`${wn}[${i}].nodeId must be a non-empty string`);
-    nodeIds[i] = node.nodeId;
-    if (same && like!.nodeIds[i] !== node.nodeId) same = false;
+    if (ids) ids[i] = node.nodeId;
+    else if (likeIds![i] !== node.nodeId) {
+      ids = likeIds!.slice();
+      ids[i] = node.nodeId;
+    }
     // The common case (a number in range) is tested inline; anything else goes to checkMetric,
     // which returns NaN for a missing value and throws for a malformed one.
     const o = i * 4;
@@ -137,6 +173,8 @@ export function indexSnapshot(s: MeshSnapshot, where = 'snapshot', like?: Indexe
     nodeValues[o + 2] = typeof d === 'number' && d >= 0 && d <= MAX ? d : checkMetric(d, 'dropsPerSec', wn, i, MAX);
     nodeValues[o + 3] = typeof y === 'number' && y >= 0 && y <= MAX ? y : checkMetric(y, 'syscallP99Us', wn, i, MAX);
   }
+  const same = ids === undefined;
+  const nodeIds = ids ?? likeIds!;
   let index: Map<string, number>;
   if (same) index = like!.index;
   else {
@@ -153,7 +191,7 @@ export function indexSnapshot(s: MeshSnapshot, where = 'snapshot', like?: Indexe
   // With `like`'s node order, a link whose ends are the ones `like` had at the same position needs
   // no lookups and no duplicate check (`like` passed them); others are resolved and checked.
   const likeEnds = same && like!.linkEnds.length === 2 * L ? like!.linkEnds : undefined;
-  let seen: Set<number> | undefined;
+  let seen: PairSet | undefined;
   for (let l = 0; l < L; l++) {
     const link = s.links[l]!;
     if (!link || typeof link.a !== 'string' || typeof link.b !== 'string') throw new TelemetryError(`${wl}[${l}] must have string ends a and b`);
@@ -170,15 +208,11 @@ export function indexSnapshot(s: MeshSnapshot, where = 'snapshot', like?: Indexe
       linkEnds[2 * l + 1] = ib;
       if (!seen) {
         // First link off the fast path: check every link seen so far, then go on checking.
-        seen = new Set();
-        for (let k = 0; k < l; k++) seen.add(pairKey(linkEnds[2 * k]!, linkEnds[2 * k + 1]!, n));
+        seen = new PairSet(L);
+        for (let k = 0; k < l; k++) seen.add(linkEnds[2 * k]!, linkEnds[2 * k + 1]!);
       }
     }
-    if (seen) {
-      const key = pairKey(linkEnds[2 * l]!, linkEnds[2 * l + 1]!, n);
-      if (seen.has(key)) throw new TelemetryError(`${wl}[${l}]: duplicate link ${linkId(link.a, link.b)}`);
-      seen.add(key);
-    }
+    if (seen && !seen.add(linkEnds[2 * l]!, linkEnds[2 * l + 1]!)) throw new TelemetryError(`${wl}[${l}]: duplicate link ${linkId(link.a, link.b)}`);
     const o = l * 4;
     const lo = link.lossRatio;
     const la = link.latencyMs;
