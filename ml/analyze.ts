@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { buildGraph } from './graph.js';
+import { buildGraph, linkIdOf } from './graph.js';
 import type { MeshModelFile, MeshSage } from './model.js';
 import { analyseCause, type CausalResult } from './causal.js';
 import { indexSnapshot, type MeshSnapshot } from './telemetry.js';
@@ -34,11 +34,11 @@ export interface AnalysisResult extends Omit<CausalResult, 'candidates' | 'featu
   graphUrl: string;
 }
 
-function top(ids: string[], s: Float32Array, k: number): ScoredEntity[] {
+function top(id: (i: number) => string, s: Float32Array, k: number): ScoredEntity[] {
   const idx: number[] = [];
   for (let i = 0; i < s.length; i++) if (s[i]! >= 0.05) idx.push(i);
   idx.sort((a, b) => s[b]! - s[a]!);
-  return idx.slice(0, k).map((i) => ({ id: ids[i]!, score: Math.round(s[i]! * 1000) / 1000 }));
+  return idx.slice(0, k).map((i) => ({ id: id(i), score: Math.round(s[i]! * 1000) / 1000 }));
 }
 
 /** Incident ids are safe as file names and URL segments. */
@@ -71,9 +71,9 @@ export class Analyzer {
       takenAt: input.snapshot.takenAt,
       backend: this.backend,
       nodes: graph.n,
-      links: graph.linkIds.length,
+      links: graph.linkEnds.length / 2,
       imputed: graph.imputed,
-      scores: { nodes: top(graph.nodeIds, scores.node, 50), links: top(graph.linkIds, scores.edge, 50), nodesAbove05: above, linksAbove05: aboveL },
+      scores: { nodes: top((v) => graph.nodeIds[v]!, scores.node, 50), links: top((l) => linkIdOf(graph, l), scores.edge, 50), nodesAbove05: above, linksAbove05: aboveL },
       ...rest,
       url: base,
       graphUrl: `${base}/graph.svg`,

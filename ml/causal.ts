@@ -1,5 +1,5 @@
 import type { GraphScores } from './model.js';
-import type { TelemetryGraph } from './graph.js';
+import { linkIdOf, type TelemetryGraph } from './graph.js';
 import { LINK_METRICS, NODE_METRICS, type IndexedSnapshot } from './telemetry.js';
 import { suggestRemediations, type Suggestion } from './remediation.js';
 import type { Scenario } from './simulator.js';
@@ -105,7 +105,7 @@ const LS = 3; // link symptoms: loss, latency, throughput (age is not a symptom)
 function align(cur: IndexedSnapshot, h: IndexedSnapshot): { node: Int32Array; link: Int32Array } | null {
   if (h.sameLayoutAs === cur) return null;
   const n = cur.nodeIds.length;
-  const L = cur.linkIds.length;
+  const L = cur.linkEnds.length / 2;
   let same = h.nodeIds.length === n && h.linkEnds.length === cur.linkEnds.length;
   for (let v = 0; same && v < n; v++) same = h.nodeIds[v] === cur.nodeIds[v];
   for (let i = 0; same && i < cur.linkEnds.length; i++) same = h.linkEnds[i] === cur.linkEnds[i];
@@ -126,7 +126,7 @@ export function anomalySignals(history: IndexedSnapshot[]): Signals {
   const cur = history[history.length - 1]!;
   const T = history.length;
   const n = cur.nodeIds.length;
-  const L = cur.linkIds.length;
+  const L = cur.linkEnds.length / 2;
   const maps = history.map((h) => (h === cur ? null : align(cur, h)));
   const base = T > 1 ? Math.max(1, Math.floor(T / 2)) : 1;
   // Values of one (entity, metric) at step t, transformed; NaN when missing.
@@ -149,45 +149,39 @@ export function anomalySignals(history: IndexedSnapshot[]): Signals {
   const nodeSeen = new Uint8Array(n);
   const linkMu = new Float64Array(L * LS);
   const linkSd = new Float64Array(L * LS);
-  // Baseline mean and spread over the first `base` steps, one pass over each step's columns.
+  // Baseline mean and spread over the first `base` steps, per entity and metric (sums in step
+  // order, in locals: no per-entity scratch arrays).
   const baseline = (count: number, M: number, W: number, logs: boolean[], floors: number[], mu: Float64Array, sd: Float64Array, which: 'node' | 'link', seen?: Uint8Array) => {
-    const sum = new Float64Array(count * M);
-    const sum2 = new Float64Array(count * M);
-    const cnt = new Float64Array(count * M);
-    const isLog = Uint8Array.from(logs.slice(0, M), Number);
-    for (let t = 0; t < base; t++) {
-      const vals = which === 'node' ? history[t]!.nodeValues : history[t]!.linkValues;
-      const map = maps[t];
-      const idx = map ? (which === 'node' ? map.node : map.link) : null;
+    const vals = history.slice(0, base).map((h) => (which === 'node' ? h.nodeValues : h.linkValues));
+    const idxs = maps.slice(0, base).map((map) => (map ? (which === 'node' ? map.node : map.link) : null));
+    for (let m = 0; m < M; m++) {
+      const isLog = logs[m]!;
+      const floor = floors[m]!;
       for (let e = 0; e < count; e++) {
-        const i = idx ? idx[e]! : e;
-        if (i < 0) continue;
-        const o = i * W;
-        const k0 = e * M;
-        for (let m = 0; m < M; m++) {
-          let x = vals[o + m]!;
+        let sum = 0;
+        let sum2 = 0;
+        let c = 0;
+        for (let t = 0; t < base; t++) {
+          const idx = idxs[t]!;
+          const i = idx ? idx[e]! : e;
+          if (i < 0) continue;
+          let x = vals[t]![i * W + m]!;
           if (x !== x) continue;
-          if (isLog[m]) x = Math.log1p(x);
-          const k = k0 + m;
-          sum[k]! += x;
-          sum2[k]! += x * x;
-          cnt[k]!++;
+          if (isLog) x = Math.log1p(x);
+          sum += x;
+          sum2 += x * x;
+          c++;
         }
-      }
-    }
-    for (let e = 0; e < count; e++) {
-      for (let m = 0; m < M; m++) {
         const k = e * M + m;
-        const c = cnt[k]!;
         if (c === 0) {
           mu[k] = Number.NaN;
           sd[k] = 1;
           continue;
         }
         if (seen) seen[e] = 1;
-        const a = sum[k]! / c;
+        const a = sum / c;
         mu[k] = a;
-        sd[k] = Math.max(Math.sqrt(Math.max(0, sum2[k]! / c - a * a)), floors[m]!);
+        sd[k] = Math.max(Math.sqrt(Math.max(0, sum2 / c - a * a)), floor);
       }
     }
   };
@@ -328,9 +322,9 @@ export interface CausalInput {
 export function analyseCause(inp: CausalInput): CausalResult {
   const { graph: g, scores } = inp;
   const n = g.n;
-  const L = g.linkIds.length;
+  const L = g.linkEnds.length / 2;
   const T = inp.history.length;
-  const entityId = (e: number) => (e < n ? g.nodeIds[e]! : g.linkIds[e - n]!);
+  const entityId = (e: number) => (e < n ? g.nodeIds[e]! : linkIdOf(g, e - n));
   const kindOf = (e: number): 'node' | 'link' => (e < n ? 'node' : 'link');
 
   // 1–2. Signals now for everyone; anomalous set and candidates.

@@ -1,4 +1,4 @@
-import { LINK_METRICS, NODE_METRICS, type IndexedSnapshot } from './telemetry.js';
+import { LINK_METRICS, linkId, NODE_METRICS, type IndexedSnapshot } from './telemetry.js';
 
 /** Node input features, in order. Raw values are transformed (log for heavy tails), then normalised. */
 export const NODE_FEATURES = [
@@ -42,6 +42,11 @@ export interface TelemetryGraph {
   edgeX: Float32Array;
   /** Count of metric values that were missing and imputed. */
   imputed: number;
+}
+
+/** The id of link l (the same string as g.linkIds[l], without building every link's id). */
+export function linkIdOf(g: Pick<TelemetryGraph, 'nodeIds' | 'linkEnds'>, l: number): string {
+  return linkId(g.nodeIds[g.linkEnds[2 * l]!]!, g.nodeIds[g.linkEnds[2 * l + 1]!]!);
 }
 
 /** Undirected adjacency from the link list. */
@@ -202,7 +207,10 @@ export function buildGraph(s: IndexedSnapshot, stats: FeatureStats): TelemetryGr
   return {
     n: s.nodeIds.length,
     nodeIds: s.nodeIds,
-    linkIds: s.linkIds,
+    // Built on first use (analysis names only a few links: linkIdOf).
+    get linkIds() {
+      return s.linkIds;
+    },
     linkEnds: s.linkEnds,
     adj: csrFromLinks(s.nodeIds.length, s.linkEnds),
     x: normalise(raw.node, F_NODE, NODE_FLAG_FROM, stats.nodeMean, stats.nodeStd),

@@ -185,20 +185,28 @@ export function indexSnapshot(s: MeshSnapshot, where = 'snapshot', like?: Indexe
     }
   }
   const L = s.links.length;
-  const linkEnds = new Int32Array(2 * L);
   const linkValues = new Float64Array(L * LINK_METRICS.length);
   const wl = `${where}.links`;
   // With `like`'s node order, a link whose ends are the ones `like` had at the same position needs
   // no lookups and no duplicate check (`like` passed them); others are resolved and checked.
+  // While every link matches, `like`'s end array is shared (copied at the first that does not).
   const likeEnds = same && like!.linkEnds.length === 2 * L ? like!.linkEnds : undefined;
+  let ends: Int32Array | undefined = likeEnds ? undefined : new Int32Array(2 * L);
   let seen: PairSet | undefined;
   for (let l = 0; l < L; l++) {
     const link = s.links[l]!;
     if (!link || typeof link.a !== 'string' || typeof link.b !== 'string') throw new TelemetryError(`${wl}[${l}] must have string ends a and b`);
     if (likeEnds && nodeIds[likeEnds[2 * l]!] === link.a && nodeIds[likeEnds[2 * l + 1]!] === link.b) {
-      linkEnds[2 * l] = likeEnds[2 * l]!;
-      linkEnds[2 * l + 1] = likeEnds[2 * l + 1]!;
+      if (ends) {
+        ends[2 * l] = likeEnds[2 * l]!;
+        ends[2 * l + 1] = likeEnds[2 * l + 1]!;
+      }
     } else {
+      if (!ends) {
+        ends = new Int32Array(2 * L);
+        ends.set(likeEnds!.subarray(0, 2 * l));
+      }
+      const linkEnds = ends;
       const ia = index.get(link.a);
       const ib = index.get(link.b);
       if (ia === undefined) throw new TelemetryError(`${wl}[${l}].a: unknown node id ${JSON.stringify(link.a)}`);
@@ -212,7 +220,7 @@ export function indexSnapshot(s: MeshSnapshot, where = 'snapshot', like?: Indexe
         for (let k = 0; k < l; k++) seen.add(linkEnds[2 * k]!, linkEnds[2 * k + 1]!);
       }
     }
-    if (seen && !seen.add(linkEnds[2 * l]!, linkEnds[2 * l + 1]!)) throw new TelemetryError(`${wl}[${l}]: duplicate link ${linkId(link.a, link.b)}`);
+    if (seen && !seen.add(ends![2 * l]!, ends![2 * l + 1]!)) throw new TelemetryError(`${wl}[${l}]: duplicate link ${linkId(link.a, link.b)}`);
     const o = l * 4;
     const lo = link.lossRatio;
     const la = link.latencyMs;
@@ -224,6 +232,7 @@ export function indexSnapshot(s: MeshSnapshot, where = 'snapshot', like?: Indexe
     linkValues[o + 3] = typeof ag === 'number' && ag >= 0 && ag <= MAX ? ag : checkMetric(ag, 'ageSec', wl, l, MAX);
   }
   if (!likeEnds && !seen && L > 0) throw new Error('unreachable: links were neither matched nor checked');
+  const linkEnds = ends ?? likeEnds!;
   let linkIds: string[] | undefined;
   return {
     takenAt: s.takenAt, nodeIds, index, nodeValues, linkEnds, linkValues,

@@ -71,6 +71,24 @@ describe('telemetry graph: validation, normalisation, missing values', () => {
     h2.links[1] = { a: 'a', b: 'b' };
     assert.throws(() => indexSnapshot(h2, 'history[0]', cur), /duplicate link a--b/);
   });
+
+  test('a history snapshot laid out against the current one gets the same ends as one indexed alone', () => {
+    const inc = simulateIncident({ nodes: 40, scenario: 'link_degradation', seed: 3 });
+    const cur = indexSnapshot(inc.history.at(-1)!);
+    const h = structuredClone(inc.history[0]!);
+    // Links after the 10th in another order: the shared prefix, then resolved and checked ends.
+    h.links = [...h.links.slice(0, 10), ...h.links.slice(10).reverse()];
+    for (const like of [cur, undefined]) {
+      const a = indexSnapshot(h, 'history[0]', like);
+      const b = indexSnapshot(h);
+      assert.deepEqual(Array.from(a.linkEnds), Array.from(b.linkEnds));
+      assert.deepEqual(a.linkIds, b.linkIds);
+      assert.deepEqual(Array.from(a.linkValues), Array.from(b.linkValues));
+    }
+    assert.equal(indexSnapshot(inc.history[0]!, 'history[0]', cur).linkEnds, cur.linkEnds, 'an aligned snapshot shares the ends');
+    h.links.push({ ...h.links[3]! });
+    assert.throws(() => indexSnapshot(h, 'history[0]', cur), /links\[\d+\]: duplicate link/);
+  });
 });
 
 describe('GraphSAGE layer ops', () => {
