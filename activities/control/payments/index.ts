@@ -73,8 +73,8 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
   let signingKey: ReturnType<typeof loadSigningKey> | undefined;
   const key = () => (signingKey ??= loadSigningKey(deps.dataDir, log));
   const notify = createNotifier(deps.dataDir, log, deps.sendNotification);
-  /** Watchers this process started or found running lately: most invoices need no start call. */
-  const watcherSeenAt = new Map<string, number>();
+  /** Watchers this process started or found running lately (or is starting now): most invoices need no start call. */
+  const watcherEnsured = new Map<string, { atMs: number; started: Promise<unknown> }>();
 
   return {
     ...createChainWatchActivity({ logger: deps.logger, tariffs: () => tariffs(deps), providers: providersFor }),
@@ -89,15 +89,25 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
       const ctx = Context.current();
       const workflowId = chainWatcherWorkflowId(input.currency, input.merchantAddress, ctx.info.taskQueue);
       if (!(tariffs(deps).policy.watch.intervalSeconds > 0)) return { workflowId, watching: false };
-      if ((watcherSeenAt.get(workflowId) ?? -Infinity) > Date.now() - 60_000) return { workflowId, watching: true };
-      await ctx.client.workflow.start('chainWatcher', {
+      const known = watcherEnsured.get(workflowId);
+      if (known && known.atMs > Date.now() - 60_000) {
+        await known.started; // invoices opened together share one start call
+        return { workflowId, watching: true };
+      }
+      const started = ctx.client.workflow.start('chainWatcher', {
         workflowId,
         taskQueue: ctx.info.taskQueue,
         args: [{ currency: input.currency, merchantAddress: input.merchantAddress }],
         workflowIdConflictPolicy: 'USE_EXISTING',
         workflowIdReusePolicy: 'ALLOW_DUPLICATE',
       });
-      watcherSeenAt.set(workflowId, Date.now());
+      watcherEnsured.set(workflowId, { atMs: Date.now(), started });
+      try {
+        await started;
+      } catch (err) {
+        watcherEnsured.delete(workflowId);
+        throw err;
+      }
       return { workflowId, watching: true };
     },
 
