@@ -402,27 +402,48 @@ export function analyseCause(inp: CausalInput): CausalResult {
   }
 
   // 4. Personalised PageRank from effects towards causes.
+  // (Typed arrays and flat cause lists: numbers in plain arrays change elements kind from call to
+  // call, and the optimised code kept deoptimising here on "wrong map".)
   const C = candList.length;
-  const pers = candList.map((e) => Math.min(last(e), 20) / 20 + gnn(e));
-  const pz = pers.reduce((a, b) => a + b, 0) || 1;
+  const cOff = new Int32Array(C + 1);
+  for (let j = 0; j < C; j++) cOff[j + 1] = cOff[j]! + causesOf[j]!.length;
+  const cIdx = new Int32Array(cOff[C]!);
+  const cW = new Float64Array(cOff[C]!);
+  for (let j = 0; j < C; j++) {
+    causesOf[j]!.forEach((c, k) => {
+      cIdx[cOff[j]! + k] = c.i;
+      cW[cOff[j]! + k] = c.w;
+    });
+  }
+  const pers = new Float64Array(C);
+  let pz = 0;
+  for (let i = 0; i < C; i++) {
+    pers[i] = Math.min(last(candList[i]!), 20) / 20 + gnn(candList[i]!);
+    pz += pers[i]!;
+  }
+  pz ||= 1;
   for (let i = 0; i < C; i++) pers[i]! /= pz;
   let pr = pers.slice();
   for (let it = 0; it < 50; it++) {
-    const next = pers.map((p) => ALPHA * p);
+    const next = new Float64Array(C);
+    for (let j = 0; j < C; j++) next[j] = ALPHA * pers[j]!;
     for (let j = 0; j < C; j++) {
-      const cs = causesOf[j]!;
+      const s0 = cOff[j]!;
+      const s1 = cOff[j + 1]!;
       const mass = (1 - ALPHA) * pr[j]!;
-      if (cs.length === 0) {
+      if (s1 === s0) {
         next[j]! += mass;
         continue;
       }
       let wz = 0;
-      for (const c of cs) wz += c.w;
-      for (const c of cs) next[c.i]! += (mass * c.w) / wz;
+      for (let k = s0; k < s1; k++) wz += cW[k]!;
+      for (let k = s0; k < s1; k++) next[cIdx[k]!]! += (mass * cW[k]!) / wz;
     }
     pr = next;
   }
-  const prMax = Math.max(...pr) || 1;
+  let prMax = -Infinity;
+  for (let i = 0; i < C; i++) prMax = Math.max(prMax, pr[i]!);
+  prMax ||= 1;
 
   // 5. Ranker features and scores.
   const anomOnsets = [...anomalous].map((e) => onset.get(e)!).filter(Number.isFinite);
@@ -457,7 +478,11 @@ export function analyseCause(inp: CausalInput): CausalResult {
     ];
   });
   const w = inp.ranker.weights;
-  const raw = features.map((f) => f.reduce((a, x, k) => a + x * (w[k] ?? 0), 0));
+  const raw = features.map((f) => {
+    let a = 0;
+    for (let k = 0; k < f.length; k++) a += f[k]! * (w[k] ?? 0);
+    return a;
+  });
   const share = softmax(raw);
   const order = candList.map((_, i) => i).sort((a, b) => share[b]! - share[a]!);
   const top = order[0]!;

@@ -204,17 +204,26 @@ function normalise(raw: Float64Array, width: number, flagsFrom: number, mean: nu
 /** Builds the model's input graph from a validated snapshot and the model's stored statistics. */
 export function buildGraph(s: IndexedSnapshot, stats: FeatureStats): TelemetryGraph {
   const raw = rawFeatures(s);
-  return {
-    n: s.nodeIds.length,
-    nodeIds: s.nodeIds,
-    // Built on first use (analysis names only a few links: linkIdOf).
-    get linkIds() {
-      return s.linkIds;
-    },
-    linkEnds: s.linkEnds,
-    adj: csrFromLinks(s.nodeIds.length, s.linkEnds),
-    x: normalise(raw.node, F_NODE, NODE_FLAG_FROM, stats.nodeMean, stats.nodeStd),
-    edgeX: normalise(raw.edge, F_EDGE, EDGE_FLAG_FROM, stats.edgeMean, stats.edgeStd),
-    imputed: raw.imputed,
-  };
+  return new Built(
+    s,
+    csrFromLinks(s.nodeIds.length, s.linkEnds),
+    normalise(raw.node, F_NODE, NODE_FLAG_FROM, stats.nodeMean, stats.nodeStd),
+    normalise(raw.edge, F_EDGE, EDGE_FLAG_FROM, stats.edgeMean, stats.edgeStd),
+    raw.imputed,
+  );
+}
+
+/** A graph built from a snapshot; link ids come from it on first use (analysis names only a few links: linkIdOf). */
+class Built implements TelemetryGraph {
+  readonly n: number;
+  readonly nodeIds: string[];
+  readonly linkEnds: Int32Array;
+  constructor(private readonly s: IndexedSnapshot, readonly adj: Csr, readonly x: Float32Array, readonly edgeX: Float32Array, readonly imputed: number) {
+    this.n = s.nodeIds.length;
+    this.nodeIds = s.nodeIds;
+    this.linkEnds = s.linkEnds;
+  }
+  get linkIds(): string[] {
+    return this.s.linkIds;
+  }
 }

@@ -232,15 +232,31 @@ export function indexSnapshot(s: MeshSnapshot, where = 'snapshot', like?: Indexe
     linkValues[o + 3] = typeof ag === 'number' && ag >= 0 && ag <= MAX ? ag : checkMetric(ag, 'ageSec', wl, l, MAX);
   }
   if (!likeEnds && !seen && L > 0) throw new Error('unreachable: links were neither matched nor checked');
-  const linkEnds = ends ?? likeEnds!;
-  let linkIds: string[] | undefined;
-  return {
-    takenAt: s.takenAt, nodeIds, index, nodeValues, linkEnds, linkValues,
-    sameLayoutAs: likeEnds && !seen ? like : undefined,
-    // Built on first use: most history snapshots are aligned by index and never need them.
-    get linkIds() {
-      linkIds ??= Array.from({ length: L }, (_, l) => linkId(nodeIds[linkEnds[2 * l]!]!, nodeIds[linkEnds[2 * l + 1]!]!));
-      return linkIds;
-    },
-  };
+  return new Indexed(s.takenAt, nodeIds, index, nodeValues, ends ?? likeEnds!, linkValues, likeEnds && !seen ? like : undefined);
+}
+
+/**
+ * An IndexedSnapshot as a class: the lazy linkIds getter lives on the prototype, so every
+ * snapshot has the same hidden class (an object literal with a getter got a new one each time,
+ * and the code reading snapshots kept deoptimising on "wrong map").
+ */
+class Indexed implements IndexedSnapshot {
+  private ids: string[] | undefined;
+  constructor(
+    readonly takenAt: string,
+    readonly nodeIds: string[],
+    readonly index: Map<string, number>,
+    readonly nodeValues: Float64Array,
+    readonly linkEnds: Int32Array,
+    readonly linkValues: Float64Array,
+    readonly sameLayoutAs: IndexedSnapshot | undefined,
+  ) {}
+  /** Built on first use: most history snapshots are aligned by index and never need them. */
+  get linkIds(): string[] {
+    if (!this.ids) {
+      const { nodeIds, linkEnds } = this;
+      this.ids = Array.from({ length: linkEnds.length / 2 }, (_, l) => linkId(nodeIds[linkEnds[2 * l]!]!, nodeIds[linkEnds[2 * l + 1]!]!));
+    }
+    return this.ids;
+  }
 }
