@@ -24,6 +24,7 @@ export interface WatcherTotals {
   scans: number;
   failedScans: number;
   nudged: number;
+  alreadySettled: number;
   unmatched: number;
 }
 
@@ -43,7 +44,7 @@ const { watchChainTransfers } = proxyActivities<PaymentActivities>({
 export async function chainWatcher(input: ChainWatcherInput): Promise<{ retired: string } & WatcherTotals> {
   let cursor = input.cursor;
   let handled = input.handled ?? [];
-  const totals: WatcherTotals = { ...{ scans: 0, failedScans: 0, nudged: 0, unmatched: 0 }, ...input.totals };
+  const totals: WatcherTotals = { ...{ scans: 0, failedScans: 0, nudged: 0, alreadySettled: 0, unmatched: 0 }, ...input.totals };
   let runs = 0;
   setHandler(watcherStatusQuery, () => ({ currency: input.currency, merchantAddress: input.merchantAddress, cursor, totals: { ...totals }, runs }));
   for (; runs < RUNS_PER_HISTORY; runs++) {
@@ -53,6 +54,7 @@ export async function chainWatcher(input: ChainWatcherInput): Promise<{ retired:
     totals.scans += r.scans;
     totals.failedScans += r.failedScans;
     totals.nudged += r.nudged;
+    totals.alreadySettled += r.alreadySettled;
     totals.unmatched += r.unmatched;
     if (r.retired) return { retired: r.retired, ...totals };
   }

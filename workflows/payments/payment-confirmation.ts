@@ -24,11 +24,12 @@ import {
   startChild,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import { defineSearchAttributeKey, SearchAttributeType, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { InvoiceQuote, PaymentActivities } from '../../activities/control/payments/index.js';
 import type { FailoverResult, PaymentObservation } from '../../activities/control/payments/providers.js';
 import { fnv1a, fromBaseUnits } from './amounts.js';
 import { amountClaim, amountClaimWorkflowId } from './claims.js';
+import { CurrencyKey, CustomerIdKey, InvoiceStatusKey } from './search-attributes.js';
 import {
   adminConfirmUpdate,
   adminRefundUpdate,
@@ -42,9 +43,6 @@ import {
   type PaymentConfirmationInput,
 } from './contract.js';
 
-export const InvoiceStatusKey = defineSearchAttributeKey('InvoiceStatus', SearchAttributeType.KEYWORD);
-export const CustomerIdKey = defineSearchAttributeKey('CustomerId', SearchAttributeType.KEYWORD);
-export const CurrencyKey = defineSearchAttributeKey('Currency', SearchAttributeType.KEYWORD);
 
 // Quick, idempotent activities run as local activities in the control worker running this
 // workflow: no activity-task round trips through the server, so "I paid" costs one workflow task

@@ -16,7 +16,8 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Logger } from '../../../common/logger.js';
 import { invalidInput } from '../../errors.js';
 import { amountClaimWorkflowId } from '../../../workflows/payments/claims.js';
-import { paymentSeenSignal, type Currency } from '../../../workflows/payments/contract.js';
+import { paymentSeenSignal, type Currency, type InvoiceStatus } from '../../../workflows/payments/contract.js';
+import { InvoiceStatusKey } from '../../../workflows/payments/search-attributes.js';
 import { listWithFailover, type ChainProvider, type IncomingTransfer } from './providers.js';
 import type { Tariffs } from './tariffs.js';
 
@@ -37,6 +38,8 @@ export interface WatchProgress {
   failedScans: number;
   /** Invoices told to check now. */
   nudged: number;
+  /** Transfers to invoices already confirmed or closed by then (nothing to tell). */
+  alreadySettled: number;
   /** Transfers that match no open invoice (a stranger's transfer, a wrong comment or amount, a late one). */
   unmatched: number;
 }
@@ -48,6 +51,7 @@ export interface WatchResult extends WatchProgress {
 
 /** Comments that can be invoice ids (workflows/payments: quoteInvoice's INVOICE_ID). */
 const INVOICE_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{2,63}$/;
+const SETTLED: ReadonlySet<string> = new Set<InvoiceStatus>(['confirmed', 'fulfilled', 'underpaid', 'overpaid', 'rejected', 'cancelled', 'refunded']);
 
 export interface ChainWatchDeps {
   logger: Logger;
@@ -70,17 +74,20 @@ export function createChainWatchActivity(deps: ChainWatchDeps) {
     }
   }
 
-  /** Signals the invoice to check now; false when there is no open invoice of that id. */
-  async function nudge(client: Client, invoiceId: string, txHash: string): Promise<boolean> {
+  /** Signals the invoice to check now; 'not-open' when there is no running invoice of that id. */
+  async function nudge(client: Client, invoiceId: string, txHash: string): Promise<'nudged' | 'settled' | 'not-open'> {
     const handle = client.workflow.getHandle(invoiceId);
     try {
       // A comment can name any workflow: only a running invoice gets the signal.
       const d = await handle.describe();
-      if (d.type !== 'paymentConfirmation' || d.status.name !== 'RUNNING') return false;
+      if (d.type !== 'paymentConfirmation' || d.status.name !== 'RUNNING') return 'not-open';
+      // Already paid (e.g. the customer pressed "I paid" first): a signal would only cost it a workflow task.
+      const status = d.typedSearchAttributes.get(InvoiceStatusKey);
+      if (status !== undefined && SETTLED.has(status)) return 'settled';
       await handle.signal(paymentSeenSignal, { txHash });
-      return true;
+      return 'nudged';
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return false;
+      if (err instanceof WorkflowNotFoundError) return 'not-open';
       throw err;
     }
   }
@@ -89,7 +96,7 @@ export function createChainWatchActivity(deps: ChainWatchDeps) {
     async watchChainTransfers(input: WatchInput): Promise<WatchResult> {
       if (!input || (input.currency !== 'TON' && input.currency !== 'USDT_TRC20') || !input.merchantAddress) throw invalidInput('watchChainTransfers: currency and merchantAddress required', input);
       const ctx = Context.current();
-      const progress: WatchProgress = (ctx.info.heartbeatDetails as WatchProgress | undefined) ?? { cursor: input.cursor, handled: input.handled ?? [], scans: 0, failedScans: 0, nudged: 0, unmatched: 0 };
+      const progress: WatchProgress = (ctx.info.heartbeatDetails as WatchProgress | undefined) ?? { cursor: input.cursor, handled: input.handled ?? [], scans: 0, failedScans: 0, nudged: 0, alreadySettled: 0, unmatched: 0 };
       let handled = new Set(progress.handled);
       const startedMs = Date.now();
       const endMs = startedMs + deps.tariffs().policy.watch.runSeconds * 1000;
@@ -111,8 +118,11 @@ export function createChainWatchActivity(deps: ChainWatchDeps) {
             listed.add(tr.txHash);
             if (handled.has(tr.txHash)) continue;
             const invoiceId = await invoiceFor(ctx.client, input, tr);
-            if (invoiceId && (await nudge(ctx.client, invoiceId, tr.txHash))) {
+            const outcome = invoiceId ? await nudge(ctx.client, invoiceId, tr.txHash) : 'not-open';
+            if (outcome === 'nudged') {
               progress.nudged++;
+            } else if (outcome === 'settled') {
+              progress.alreadySettled++;
             } else {
               progress.unmatched++;
               log.info('a transfer to the merchant matches no open invoice', { currency: input.currency, txHash: tr.txHash, amountBaseUnits: tr.amountBaseUnits, comment: tr.comment });
