@@ -318,6 +318,32 @@ export interface CausalInput {
   ranker: RankerParams;
 }
 
+/**
+ * Anomalous entities, ascending (nodes, then links): the model says so, or the entity's own metrics
+ * deviate strongly (a short baseline makes z > THETA alone noisy). The loops over every node and
+ * link live in small functions of their own, so they stay optimised whatever the rest does.
+ */
+function anomalousEntities(scores: GraphScores, last: Float32Array, n: number, L: number): number[] {
+  const out: number[] = [];
+  for (let v = 0; v < n; v++) if (scores.node[v]! > 0.5 || last[v]! > 2 * THETA) out.push(v);
+  for (let l = 0; l < L; l++) if (scores.edge[l]! > 0.5 || last[n + l]! > 2 * THETA) out.push(n + l);
+  return out;
+}
+
+/** Adjacent candidate pairs in link order: (a, link), (b, link) for a candidate link; (a, b) when both ends are candidates. */
+function candidatePairs(linkEnds: Int32Array, isCand: Uint8Array, n: number): number[] {
+  const out: number[] = [];
+  const L = linkEnds.length / 2;
+  for (let l = 0; l < L; l++) {
+    const a = linkEnds[2 * l]!;
+    const b = linkEnds[2 * l + 1]!;
+    const le = n + l;
+    if (isCand[le]) out.push(a, le, b, le);
+    if (isCand[a] && isCand[b]) out.push(a, b);
+  }
+  return out;
+}
+
 /** Root-cause analysis of one snapshot with its recent history. */
 export function analyseCause(inp: CausalInput): CausalResult {
   const { graph: g, scores } = inp;
@@ -331,10 +357,7 @@ export function analyseCause(inp: CausalInput): CausalResult {
   const sig = anomalySignals(inp.history);
   const last = (e: number) => sig.last[e]!;
   const gnn = (e: number) => (e < n ? scores.node[e]! : scores.edge[e - n]!);
-  const anomalous = new Set<number>();
-  // Anomalous: the model says so, or the entity's own metrics deviate strongly (a short baseline makes z > THETA alone noisy).
-  for (let v = 0; v < n; v++) if (scores.node[v]! > 0.5 || sig.last[v]! > 2 * THETA) anomalous.add(v);
-  for (let l = 0; l < L; l++) if (scores.edge[l]! > 0.5 || sig.last[n + l]! > 2 * THETA) anomalous.add(n + l);
+  const anomalous = new Set<number>(anomalousEntities(scores, sig.last, n, L));
   const empty: CausalResult = {
     anomalous: false, rootCauses: [], confidence: 1, faultClass: null, explanation: 'No node or link deviates from its recent behaviour: nothing to explain.',
     events: [], unrelated: [], graph: { nodes: [], edges: [] }, suggestions: [], candidates: [], features: [],
@@ -390,16 +413,8 @@ export function analyseCause(inp: CausalInput): CausalResult {
       edges.push({ from: entityId(y), to: entityId(x), weight: round(w) });
     }
   };
-  for (let l = 0; l < L; l++) {
-    const a = g.linkEnds[2 * l]!;
-    const b = g.linkEnds[2 * l + 1]!;
-    const le = n + l;
-    if (isCand[le]) {
-      addPair(a, le);
-      addPair(b, le);
-    }
-    if (isCand[a] && isCand[b]) addPair(a, b);
-  }
+  const pairs = candidatePairs(g.linkEnds, isCand, n);
+  for (let k = 0; k < pairs.length; k += 2) addPair(pairs[k]!, pairs[k + 1]!);
 
   // 4. Personalised PageRank from effects towards causes.
   // (Typed arrays and flat cause lists: numbers in plain arrays change elements kind from call to
@@ -446,10 +461,20 @@ export function analyseCause(inp: CausalInput): CausalResult {
   prMax ||= 1;
 
   // 5. Ranker features and scores.
-  const anomOnsets = [...anomalous].map((e) => onset.get(e)!).filter(Number.isFinite);
-  const firstOnset = anomOnsets.length ? Math.min(...anomOnsets) : T - 1;
-  const lastOnset = anomOnsets.length ? Math.max(...anomOnsets) : T - 1;
-  const features: number[][] = candList.map((e, i) => {
+  // First and last onset among anomalous entities (a loop: an array of onsets is Smi or double
+  // elements depending on the data, and that too deoptimised the code here call after call).
+  let firstOnset = Number.POSITIVE_INFINITY;
+  let lastOnset = Number.NEGATIVE_INFINITY;
+  for (const e of anomalous) {
+    const o = onset.get(e)!;
+    if (!Number.isFinite(o)) continue;
+    if (o < firstOnset) firstOnset = o;
+    if (o > lastOnset) lastOnset = o;
+  }
+  if (!Number.isFinite(firstOnset)) firstOnset = lastOnset = T - 1;
+  // Rows as Float64Arrays while ranking (a plain array's elements kind follows its values, and the
+  // dot product below deoptimised on rows of different kinds); plain arrays in the result.
+  const rows: Float64Array[] = candList.map((e, i) => {
     const o = onset.get(e)!;
     let share = 0;
     let healthyEnds = 0;
@@ -463,7 +488,7 @@ export function analyseCause(inp: CausalInput): CausalResult {
     }
     let downstream = 0;
     for (const j of undirected[i]!) if (onset.get(candList[j]!)! > o && Number.isFinite(onset.get(candList[j]!)!)) downstream++;
-    return [
+    return Float64Array.of(
       pr[i]! / prMax,
       Math.min(last(e), 20) / 20,
       Number.isFinite(o) ? (lastOnset - o) / Math.max(1, T) : -0.5,
@@ -475,14 +500,15 @@ export function analyseCause(inp: CausalInput): CausalResult {
       healthyEnds,
       downstream / Math.max(1, undirected[i]!.length),
       e < n ? 1 : 0,
-    ];
+    );
   });
   const w = inp.ranker.weights;
-  const raw = features.map((f) => {
+  const raw = rows.map((f) => {
     let a = 0;
     for (let k = 0; k < f.length; k++) a += f[k]! * (w[k] ?? 0);
     return a;
   });
+  const features = rows.map((f) => Array.from(f));
   const share = softmax(raw);
   const order = candList.map((_, i) => i).sort((a, b) => share[b]! - share[a]!);
   const top = order[0]!;
@@ -508,7 +534,11 @@ export function analyseCause(inp: CausalInput): CausalResult {
   const events = [...seen].map((i) => candList[i]!).filter((e) => anomalous.has(e) || e === rootE).map(event);
   const unrelated = [...anomalous].filter((e) => !seen.has(pos.get(e)!)).map(event);
 
-  const faultClass = classify(rootE, features[top]!, onset, anomalous, n, sig, g);
+  // The root's degraded-link share and own anomaly, read once (a feature row is a plain array whose
+  // elements kind varies with its values).
+  const rootShare = rows[top]![6]!;
+  const rootOwn = rows[top]![1]!;
+  const faultClass = classify(rootE, rootShare, rootOwn, onset, anomalous, n, sig, g);
   const rootName = entityId(rootE);
   const rootEv = event(rootE);
   const later = events.filter((ev) => ev.entity !== rootName).length;
@@ -516,7 +546,7 @@ export function analyseCause(inp: CausalInput): CausalResult {
     `${kindOf(rootE)} ${rootName} is the most likely root cause (${faultClass.replace('_', ' ')}, confidence ${(confidence * 100).toFixed(0)} %).`,
     rootEv.deviations.length ? `It deviates: ${rootEv.deviations.join('; ')}.` : sig.silentNow[rootE] ? 'It stopped reporting.' : 'Its own metrics stay near usual; the links around it degraded.',
     Number.isFinite(onset.get(rootE)!) ? `Its anomaly began at ${rootEv.since}${later ? `, no later than the ${later} correlated event(s) folded into this incident` : ''}.` : `${later} correlated event(s) around it are folded into this incident.`,
-    features[top]![6]! >= 0.5 ? `${Math.round(features[top]![6]! * 100)} % of its links degraded together.` : '',
+    rootShare >= 0.5 ? `${Math.round(rootShare * 100)} % of its links degraded together.` : '',
     unrelated.length ? `${unrelated.length} other anomaly(ies) are not connected to it and are listed separately.` : '',
     order.length > 1 ? `Next candidates: ${order.slice(1, 3).map((i) => `${entityId(candList[i]!)} (${(share[i]! * 100).toFixed(0)} %)`).join(', ')}.` : '',
   ].filter(Boolean).join(' ');
@@ -545,7 +575,7 @@ function round(x: number): number {
 }
 
 /** The fault class from the root's evidence: what kind of entity, silence, link share, spread. */
-function classify(root: number, f: number[], onset: Map<number, number>, anomalous: Set<number>, n: number, sig: Signals, g: TelemetryGraph): Exclude<Scenario, 'healthy'> {
+function classify(root: number, degradedShare: number, ownAnomaly: number, onset: Map<number, number>, anomalous: Set<number>, n: number, sig: Signals, g: TelemetryGraph): Exclude<Scenario, 'healthy'> {
   if (root >= n) return 'link_degradation';
   if (sig.silentNow[root]) return 'partition';
   // Neighbouring nodes that became anomalous after the root: spread.
@@ -556,7 +586,7 @@ function classify(root: number, f: number[], onset: Map<number, number>, anomalo
     if (anomalous.has(u) && (onset.get(u) ?? Number.POSITIVE_INFINITY) > o && sig.last[u]! > THETA) spread++;
   }
   if (spread >= 2) return 'cascade_failure';
-  if (f[6]! >= 0.5 && f[1]! < 0.5) return 'interference';
+  if (degradedShare >= 0.5 && ownAnomaly < 0.5) return 'interference';
   return 'node_overload';
 }
 
