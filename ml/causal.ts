@@ -439,8 +439,8 @@ export function analyseCause(inp: CausalInput): CausalResult {
   pz ||= 1;
   for (let i = 0; i < C; i++) pers[i]! /= pz;
   let pr = pers.slice();
+  let next = new Float64Array(C);
   for (let it = 0; it < 50; it++) {
-    const next = new Float64Array(C);
     for (let j = 0; j < C; j++) next[j] = ALPHA * pers[j]!;
     for (let j = 0; j < C; j++) {
       const s0 = cOff[j]!;
@@ -454,7 +454,9 @@ export function analyseCause(inp: CausalInput): CausalResult {
       for (let k = s0; k < s1; k++) wz += cW[k]!;
       for (let k = s0; k < s1; k++) next[cIdx[k]!]! += (mass * cW[k]!) / wz;
     }
+    const t = pr;
     pr = next;
+    next = t;
   }
   let prMax = -Infinity;
   for (let i = 0; i < C; i++) prMax = Math.max(prMax, pr[i]!);
