@@ -42,9 +42,16 @@ export const TRANSFER_TOPIC = 'ddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a1162
 export function tronHex(address: string): string | null {
   if (typeof address !== 'string' || address.length === 0) return null;
   if (/^(41|0x)[0-9a-fA-F]{40}$/.test(address)) return '41' + address.slice(2).toLowerCase();
-  if (!TronWeb.isAddress(address)) return null;
-  return TronWeb.address.toHex(address).toLowerCase();
+  const known = base58Hex.get(address);
+  if (known !== undefined) return known;
+  const hex = TronWeb.isAddress(address) ? TronWeb.address.toHex(address).toLowerCase() : null;
+  // Every check decodes the merchant's and the contract's address on every row (base58 + two SHA-256s):
+  // remember the last few thousand decodings. A pure function of its input, so caching cannot change a result.
+  if (base58Hex.size >= 4096) base58Hex.clear();
+  base58Hex.set(address, hex);
+  return hex;
 }
+const base58Hex = new Map<string, string | null>();
 
 export interface TronProviderConfig {
   baseUrl: string;
