@@ -53,6 +53,14 @@ export function tronHex(address: string): string | null {
 }
 const base58Hex = new Map<string, string | null>();
 
+/** The merchant's and the USDT contract's canonical hex, or a clear error naming the provider. */
+function canonicalAddresses(provider: string, merchantAddress: string, usdtContract: string): { merchant: string; usdt: string } {
+  const merchant = tronHex(merchantAddress);
+  const usdt = tronHex(usdtContract);
+  if (!merchant || !usdt) throw new Error(`${provider}: merchant or USDT contract address is not a TRON address`);
+  return { merchant, usdt };
+}
+
 export interface TronProviderConfig {
   baseUrl: string;
   usdtContract: string;
@@ -162,11 +170,8 @@ export class TronGridProvider implements ChainProvider {
     return { transfers, cursor: incomingCursor(since, newest) };
   }
 
-  private addresses(merchantAddress: string): { merchant: string; usdt: string } {
-    const merchant = tronHex(merchantAddress);
-    const usdt = tronHex(this.cfg.usdtContract);
-    if (!merchant || !usdt) throw new Error('trongrid: merchant or USDT contract address is not a TRON address');
-    return { merchant, usdt };
+  private addresses(merchantAddress: string) {
+    return canonicalAddresses(this.name, merchantAddress, this.cfg.usdtContract);
   }
 
   /** Solidified and SUCCESS, with the USDT Transfer event to us of this amount in the receipt's logs. */
@@ -275,10 +280,7 @@ export class TronScanProvider implements ChainProvider {
     return { transfers, cursor: incomingCursor(since, newest) };
   }
 
-  private addresses(merchantAddress: string): { merchant: string; usdt: string } {
-    const merchant = tronHex(merchantAddress);
-    const usdt = tronHex(this.cfg.usdtContract);
-    if (!merchant || !usdt) throw new Error('tronscan: merchant or USDT contract address is not a TRON address');
-    return { merchant, usdt };
+  private addresses(merchantAddress: string) {
+    return canonicalAddresses(this.name, merchantAddress, this.cfg.usdtContract);
   }
 }
