@@ -95,13 +95,11 @@ export interface FailoverResult {
 }
 
 /** Asks the providers in order; the first that answers wins. Throws an AggregateError when none does. */
-export async function findWithFailover(providers: ChainProvider[], q: PaymentQuery): Promise<FailoverResult> {
+async function firstAnswer<T>(providers: ChainProvider[], ask: (p: ChainProvider) => Promise<T>): Promise<{ answer: T; provider: string; skipped: FailoverResult['skipped'] }> {
   const skipped: FailoverResult['skipped'] = [];
   for (const p of providers) {
     try {
-      const found = await p.findPayments(q);
-      const exclude = new Set(q.excludeTxHashes ?? []);
-      return { provider: p.name, observations: found.observations.filter((o) => !exclude.has(o.txHash)), cursor: found.cursor, skipped };
+      return { answer: await ask(p), provider: p.name, skipped };
     } catch (err) {
       skipped.push({ provider: p.name, error: (err as Error).message });
     }
@@ -109,17 +107,17 @@ export async function findWithFailover(providers: ChainProvider[], q: PaymentQue
   throw new AggregateError([], `no provider answered: ${skipped.map((s) => s.error).join(' | ')}`);
 }
 
-/** The watcher's scan, primary first; throws an AggregateError when no provider answers. */
+/** The invoice's check, failing over; transactions another invoice claimed are dropped. */
+export async function findWithFailover(providers: ChainProvider[], q: PaymentQuery): Promise<FailoverResult> {
+  const { answer, provider, skipped } = await firstAnswer(providers, (p) => p.findPayments(q));
+  const exclude = new Set(q.excludeTxHashes ?? []);
+  return { provider, observations: answer.observations.filter((o) => !exclude.has(o.txHash)), cursor: answer.cursor, skipped };
+}
+
+/** The watcher's scan, failing over the same way. */
 export async function listWithFailover(providers: ChainProvider[], q: IncomingQuery): Promise<IncomingScan & { provider: string; skipped: FailoverResult['skipped'] }> {
-  const skipped: FailoverResult['skipped'] = [];
-  for (const p of providers) {
-    try {
-      return { ...(await p.listIncoming(q)), provider: p.name, skipped };
-    } catch (err) {
-      skipped.push({ provider: p.name, error: (err as Error).message });
-    }
-  }
-  throw new AggregateError([], `no provider answered: ${skipped.map((s) => s.error).join(' | ')}`);
+  const { answer, provider, skipped } = await firstAnswer(providers, (p) => p.listIncoming(q));
+  return { ...answer, provider, skipped };
 }
 
 export interface HttpOptions {
