@@ -133,3 +133,9 @@ export const paymentSeenSignal = defineSignal<[{ txHash: string }]>('paymentSeen
 
 /** Workflow id of the chain watcher of one merchant address, served by the invoices' task queue. */
 export const chainWatcherWorkflowId = (currency: Currency, merchantAddress: string, taskQueue: string) => `chain-watcher-${currency}-${merchantAddress}-${taskQueue}`;
+
+/** What an invoice id may look like (quoteInvoice refuses others; the chain watcher reads TON comments by it). */
+export const INVOICE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{2,63}$/;
+
+/** Statuses after which a transfer changes nothing: paid (confirmed, maybe not yet fulfilled) or closed for good. */
+export const SETTLED_STATUSES: readonly InvoiceStatus[] = ['confirmed', 'fulfilled', 'underpaid', 'overpaid', 'rejected', 'cancelled', 'refunded'];

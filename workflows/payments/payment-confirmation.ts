@@ -37,6 +37,7 @@ import {
   iPaidUpdate,
   invoiceQuery,
   paymentSeenSignal,
+  SETTLED_STATUSES,
   type Invoice,
   type InvoiceStatus,
   type InvoiceView,
@@ -72,7 +73,8 @@ const { ensureChainWatcher } = proxyLocalActivities<PaymentActivities>({
   retry: { initialInterval: '500 ms', maximumAttempts: 3, nonRetryableErrorTypes: ['InvalidInput'] },
 });
 
-const TERMINAL: ReadonlySet<InvoiceStatus> = new Set(['fulfilled', 'underpaid', 'overpaid', 'rejected', 'cancelled', 'refunded']);
+const SETTLED: ReadonlySet<InvoiceStatus> = new Set(SETTLED_STATUSES);
+const TERMINAL: ReadonlySet<InvoiceStatus> = new Set(SETTLED_STATUSES.filter((s) => s !== 'confirmed'));
 
 export async function paymentConfirmation(req: PaymentConfirmationInput): Promise<InvoiceView> {
   const createdAtMs = Date.now();
@@ -106,7 +108,7 @@ export async function paymentConfirmation(req: PaymentConfirmationInput): Promis
     reason = why;
     upsertSearchAttributes([{ key: InvoiceStatusKey, value: s }]);
   };
-  const settled = () => TERMINAL.has(status) || status === 'confirmed';
+  const settled = () => SETTLED.has(status);
 
   setHandler(invoiceQuery, view);
   setHandler(paymentSeenSignal, () => {

@@ -16,7 +16,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Logger } from '../../../common/logger.js';
 import { invalidInput } from '../../errors.js';
 import { amountClaimWorkflowId } from '../../../workflows/payments/claims.js';
-import { paymentSeenSignal, type Currency, type InvoiceStatus } from '../../../workflows/payments/contract.js';
+import { INVOICE_ID_PATTERN, paymentSeenSignal, SETTLED_STATUSES, type Currency } from '../../../workflows/payments/contract.js';
 import { InvoiceStatusKey } from '../../../workflows/payments/search-attributes.js';
 import { listWithFailover, type ChainProvider, type IncomingTransfer } from './providers.js';
 import type { Tariffs } from './tariffs.js';
@@ -49,9 +49,7 @@ export interface WatchResult extends WatchProgress {
   retired?: string;
 }
 
-/** Comments that can be invoice ids (workflows/payments: quoteInvoice's INVOICE_ID). */
-const INVOICE_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{2,63}$/;
-const SETTLED: ReadonlySet<string> = new Set<InvoiceStatus>(['confirmed', 'fulfilled', 'underpaid', 'overpaid', 'rejected', 'cancelled', 'refunded']);
+const SETTLED: ReadonlySet<string> = new Set(SETTLED_STATUSES);
 
 export interface ChainWatchDeps {
   logger: Logger;
@@ -64,7 +62,7 @@ export function createChainWatchActivity(deps: ChainWatchDeps) {
 
   /** The invoice workflow a transfer may pay, or undefined. */
   async function invoiceFor(client: Client, input: WatchInput, t: IncomingTransfer): Promise<string | undefined> {
-    if (input.currency === 'TON') return t.comment !== undefined && INVOICE_ID.test(t.comment) ? t.comment : undefined;
+    if (input.currency === 'TON') return t.comment !== undefined && INVOICE_ID_PATTERN.test(t.comment) ? t.comment : undefined;
     try {
       const claim = await client.workflow.getHandle(amountClaimWorkflowId(input.currency, input.merchantAddress, t.amountBaseUnits)).describe();
       return claim.status.name === 'RUNNING' ? (claim.parentExecution?.workflowId ?? undefined) : undefined;

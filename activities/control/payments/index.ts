@@ -11,7 +11,7 @@ import { ConfigError } from '../../../common/errors.js';
 import { invalidInput } from '../../errors.js';
 import { DECIMALS, fromBaseUnits, toBaseUnits } from '../../../workflows/payments/amounts.js';
 import { txClaimWorkflowId } from '../../../workflows/payments/claims.js';
-import { chainWatcherWorkflowId, extendSubscriptionUpdate, subscriptionWorkflowId, type Currency, type InvoiceRequest, type SubscriptionView } from '../../../workflows/payments/contract.js';
+import { chainWatcherWorkflowId, extendSubscriptionUpdate, INVOICE_ID_PATTERN, subscriptionWorkflowId, type Currency, type InvoiceRequest, type SubscriptionView } from '../../../workflows/payments/contract.js';
 import { createChainWatchActivity } from './chain-watch.js';
 import { issueOnce, loadSigningKey, publicKeyPem, type AccessKeyClaims } from './access-key.js';
 import { createNotifier, type CustomerNotification, type NotificationSender } from './notify.js';
@@ -41,7 +41,6 @@ export interface InvoiceQuote {
   policy: Tariffs['policy'];
 }
 
-const INVOICE_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{2,63}$/;
 
 function tariffs(deps: PaymentActivityDeps): Tariffs {
   try {
@@ -114,7 +113,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
     /** Prices an invoice request from the tariff file. Unknown tier/currency or no merchant address: InvalidInput. */
     async quoteInvoice(req: InvoiceRequest): Promise<InvoiceQuote> {
       if (!req || typeof req !== 'object') throw invalidInput('invoice request missing');
-      if (!INVOICE_ID.test(req.invoiceId ?? '')) throw invalidInput(`invoiceId ${JSON.stringify(req.invoiceId)}: 3-64 of letters, digits, _ . : -`);
+      if (!INVOICE_ID_PATTERN.test(req.invoiceId ?? '')) throw invalidInput(`invoiceId ${JSON.stringify(req.invoiceId)}: 3-64 of letters, digits, _ . : -`);
       if (!/^[A-Za-z0-9_-]{1,64}$/.test(req.customerId ?? '')) throw invalidInput(`customerId ${JSON.stringify(req.customerId)} is not a valid id`);
       if (req.currency !== 'USDT_TRC20' && req.currency !== 'TON') throw invalidInput(`currency ${JSON.stringify(req.currency)}: USDT_TRC20 or TON`);
       const t = tariffs(deps);
