@@ -130,7 +130,7 @@ export class ToncenterProvider implements ChainProvider {
     }
     // TON transactions are final once listed, and an account's list only grows at the top: the next
     // check needs only what is newer than the newest one read now.
-    return { observations: out.sort((a, b) => a.timestampMs - b.timestampMs), cursor: (newest ?? (since ? BigInt(since) : undefined))?.toString() };
+    return { observations: out.sort((a, b) => a.timestampMs - b.timestampMs), cursor: nextLtCursor(newest, since) };
   }
 
   async listIncoming(q: IncomingQuery): Promise<IncomingScan> {
@@ -149,13 +149,18 @@ export class ToncenterProvider implements ChainProvider {
         transfers.push({ txHash: Buffer.from(row.transaction_id.hash, 'base64').toString('hex'), amountBaseUnits: String(m.value), timestampMs: row.utime * 1000, ...(comment !== undefined ? { comment } : {}) });
       }
     }
-    return { transfers: transfers.reverse(), cursor: (newest ?? (since ? BigInt(since) : undefined))?.toString() };
+    return { transfers: transfers.reverse(), cursor: nextLtCursor(newest, since) };
   }
 }
 
 /** A logical-time cursor, or undefined for "from the start of the window". */
 function ltCursor(c: string | undefined): string | undefined {
   return c && /^\d+$/.test(c) ? c : undefined;
+}
+
+/** Where the next read starts: the newest logical time read now, else where this one started. */
+function nextLtCursor(newest: bigint | undefined, since: string | undefined): string | undefined {
+  return (newest ?? (since ? BigInt(since) : undefined))?.toString();
 }
 
 interface TonapiTx {
@@ -226,7 +231,7 @@ export class TonapiProvider implements ChainProvider {
         out.push({ txHash: tx.hash.toLowerCase(), amountBaseUnits: BigInt(m.value).toString(), timestampMs: ms, final: true, from: m.source?.address });
       }
     }
-    return { observations: out.sort((a, b) => a.timestampMs - b.timestampMs), cursor: (newest ?? (since ? BigInt(since) : undefined))?.toString() };
+    return { observations: out.sort((a, b) => a.timestampMs - b.timestampMs), cursor: nextLtCursor(newest, since) };
   }
 
   async listIncoming(q: IncomingQuery): Promise<IncomingScan> {
@@ -244,6 +249,6 @@ export class TonapiProvider implements ChainProvider {
         transfers.push({ txHash: tx.hash.toLowerCase(), amountBaseUnits: BigInt(m.value).toString(), timestampMs: tx.utime * 1000, ...(comment !== undefined ? { comment } : {}) });
       }
     }
-    return { transfers: transfers.reverse(), cursor: (newest ?? (since ? BigInt(since) : undefined))?.toString() };
+    return { transfers: transfers.reverse(), cursor: nextLtCursor(newest, since) };
   }
 }

@@ -16,23 +16,26 @@ export const TRON_CURSOR_OVERLAP_MS = 60_000;
 
 /** The start of the next check: the newest transfer seen minus the overlap, never after a pending one. */
 function tronCursor(q: PaymentQuery, seen: number[], pending: number[]): string | undefined {
-  const prev = q.sinceCursor && /^\d+$/.test(q.sinceCursor) ? Number(q.sinceCursor) : undefined;
-  const from = Math.max(q.windowStartMs, prev ?? 0, seen.length ? Math.max(...seen) - TRON_CURSOR_OVERLAP_MS : 0);
+  const from = Math.max(windowStart(q), seen.length ? Math.max(...seen) - TRON_CURSOR_OVERLAP_MS : 0);
   const c = pending.length ? Math.min(from, ...pending) : from;
   return String(Math.max(q.windowStartMs, c));
 }
 
 /** The watcher's next scan starts the overlap before the newest transfer it read (it skips the ones it already handled). */
 function incomingSince(q: IncomingQuery): number {
-  return q.sinceCursor && /^\d+$/.test(q.sinceCursor) ? Number(q.sinceCursor) : q.sinceMs;
+  return cursorMs(q.sinceCursor) ?? q.sinceMs;
 }
 function incomingCursor(since: number, newest: number): string {
   return String(Math.max(since, newest - TRON_CURSOR_OVERLAP_MS));
 }
 
 function windowStart(q: PaymentQuery): number {
-  const prev = q.sinceCursor && /^\d+$/.test(q.sinceCursor) ? Number(q.sinceCursor) : undefined;
-  return Math.max(q.windowStartMs, prev ?? 0);
+  return Math.max(q.windowStartMs, cursorMs(q.sinceCursor) ?? 0);
+}
+
+/** A block-time cursor (ms), or undefined when there is none or it is not one. */
+function cursorMs(c: string | undefined): number | undefined {
+  return c && /^\d+$/.test(c) ? Number(c) : undefined;
 }
 
 /** keccak256("Transfer(address,address,uint256)") */
